@@ -1,0 +1,48 @@
+/**
+ * Deterministic JSON: keys sorted by code point at every level, 2-space indent, trailing newline.
+ * Arrays keep their order (Terraform block lists are ordered). Written by hand because objects
+ * put integer-like keys ("443") first whatever order they were inserted in.
+ */
+export function stableStringify(value: unknown): string {
+  return `${write(value, "")}\n`;
+}
+
+function write(value: unknown, indent: string): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new Error(`internal: cannot write ${value} as JSON`);
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      const inner = `${indent}  `;
+      if (Array.isArray(value)) {
+        if (value.length === 0) return "[]";
+        return `[\n${value.map((v) => inner + write(v === undefined ? null : v, inner)).join(",\n")}\n${indent}]`;
+      }
+      const keys = Object.keys(value)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort(byCodePoint);
+      if (keys.length === 0) return "{}";
+      return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${write((value as Record<string, unknown>)[k], inner)}`).join(",\n")}\n${indent}}`;
+    }
+    default:
+      throw new Error(`internal: cannot write a ${typeof value} as JSON`);
+  }
+}
+
+/** Code-point order (not UTF-16 units, not locale): the same everywhere. */
+export function byCodePoint(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(i)!;
+    if (ca !== cb) return ca - cb;
+    if (ca > 0xffff) i++;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,312 @@
+/**
+ * Plan stage: place modules in roots and build every root.
+ *
+ * Roots are built on demand. When a module reads another module's output, the root that module
+ * lives in is built first (a stack of roots under construction catches cycles, with their route).
+ * A value known at compile time is inlined as a literal; anything the cloud assigns becomes an
+ * `output` in the producer and a `terraform_remote_state` read in the consumer. Either way the
+ * consumer records a dependency, which orders the manifest.
+ */
+import type { ResolvedConfig, ResolvedEnvironment, Todo } from "@caja/dsl/schema";
+import { isTodo } from "@caja/dsl";
+import {
+  expr,
+  isLiteral,
+  resourceName,
+  NAME_RULES,
+  RootBuilder,
+  type Contract,
+  type DecideSpec,
+  type EnvContext,
+  type NameRule,
+} from "@caja/modules";
+import { PHASES, type PhaseDef } from "./phases.js";
+
+export type BackendMode = "s3" | "local";
+
+export interface PlanOptions {
+  /** `local`: every root keeps local state and reads its siblings' local state (trying caja without AWS). */
+  readonly backend?: BackendMode;
+  /** Plan only these environments (global roots are always planned). */
+  readonly envs?: readonly string[];
+  /** The phase table; tests pass their own. */
+  readonly phases?: readonly PhaseDef[];
+}
+
+export type Backend =
+  | { readonly type: "local"; readonly path: string }
+  | {
+      readonly type: "s3";
+      readonly bucket: string;
+      readonly key: string;
+      readonly region: string;
+      readonly encrypt: true;
+      readonly dynamodb_table?: string;
+      readonly use_lockfile?: true;
+    };
+
+export interface Dependency {
+  /** Outputs read from the producer; empty when the dependency is the state bucket itself. */
+  readonly outputs: Set<string>;
+  readonly reason: "reads" | "state-backend";
+}
+
+export interface TodoUse {
+  readonly path: string;
+  readonly reason: string;
+  readonly site?: string;
+  readonly variable: string;
+  readonly root: string;
+}
+
+export interface RootPlan {
+  /** `global/00-bootstrap`, `dev/20-network`: also the directory under `out/`. */
+  readonly id: string;
+  readonly scope: string;
+  readonly phase: PhaseDef;
+  readonly env?: ResolvedEnvironment;
+  readonly builder: RootBuilder;
+  readonly backend: Backend;
+  readonly dependsOn: Map<string, Dependency>;
+  readonly todos: TodoUse[];
+}
+
+export interface PlanIssue {
+  /** Config path the problem comes from (`""` when it is not one field's fault). */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface Plan {
+  /** Every root, in apply order. */
+  readonly roots: readonly RootPlan[];
+  readonly issues: readonly PlanIssue[];
+  readonly todos: readonly TodoUse[];
+}
+
+interface Slot {
+  readonly id: string;
+  readonly scope: string;
+  readonly phase: PhaseDef;
+  readonly env?: ResolvedEnvironment;
+}
+
+interface Claim {
+  readonly root: string;
+  readonly component: string;
+  readonly path: string;
+}
+
+export function planRoots(config: ResolvedConfig, options: PlanOptions = {}): Plan {
+  const phases = options.phases ?? PHASES;
+  const backendMode = options.backend ?? "s3";
+  const envs = Object.values(config.environments).filter((e) => !options.envs || options.envs.includes(e.name));
+  const issues: PlanIssue[] = [];
+  const todos: TodoUse[] = [];
+
+  const home = new Map<string, PhaseDef>();
+  for (const phase of phases) for (const module of phase.modules) home.set(module.id, phase);
+
+  const slots = new Map<string, Slot>();
+  for (const phase of phases) {
+    if (phase.modules.length === 0) continue;
+    if (phase.scope === "global") slots.set(`global/${phase.dir}`, { id: `global/${phase.dir}`, scope: "global", phase });
+    else for (const env of envs) slots.set(`${env.name}/${phase.dir}`, { id: `${env.name}/${phase.dir}`, scope: env.name, phase, env });
+  }
+
+  const stateOwner = [...slots.values()].find((s) => s.phase.ownsStateBucket);
+  const built = new Map<string, RootPlan>();
+  const building: string[] = [];
+  const claims = new Map<string, Claim>();
+
+  for (const id of slots.keys()) build(id);
+
+  return { roots: applyOrder([...built.values()], phases, envs), issues, todos };
+
+  function build(id: string): RootPlan | undefined {
+    const done = built.get(id);
+    if (done) return done;
+    const slot = slots.get(id);
+    if (!slot) return undefined;
+    building.push(id);
+    const builder = new RootBuilder(id);
+    const plan: RootPlan = {
+      id,
+      scope: slot.scope,
+      phase: slot.phase,
+      ...(slot.env ? { env: slot.env } : {}),
+      builder,
+      backend: backendOf(slot),
+      dependsOn: new Map(),
+      todos: [],
+    };
+    if (stateOwner && stateOwner.id !== id && plan.backend.type === "s3") {
+      plan.dependsOn.set(stateOwner.id, { outputs: new Set(), reason: "state-backend" });
+    }
+    for (const module of slot.phase.modules) {
+      builder.enter(module.id);
+      module.build(contextFor(slot, plan) as EnvContext);
+      for (const output of module.outputs) {
+        if (!builder.outputs.has(output)) throw new Error(`internal: module ${module.id} declares output "${output}" but did not produce it in ${id}`);
+      }
+    }
+    building.pop();
+    built.set(id, plan);
+    return plan;
+  }
+
+  function contextFor(slot: Slot, plan: RootPlan): EnvContext {
+    const { builder } = plan;
+    let account: string | undefined;
+    const envPath = slot.env ? `environments.${slot.env.name}` : "";
+    return {
+      config,
+      env: slot.env as ResolvedEnvironment,
+      scope: slot.scope,
+      root: builder,
+      region: config.region,
+      get accountId() {
+        if (account === undefined) {
+          if (config.accountId) account = config.accountId;
+          else {
+            const identity = builder.find("data.aws_caller_identity.current")?.handle ?? builder.data("aws_caller_identity", "current", {});
+            builder.mockDataSource("aws_caller_identity", { account_id: "123456789012" });
+            account = identity.attr("account_id");
+          }
+        }
+        return account;
+      },
+      name(component: string, rule: NameRule = NAME_RULES.generic) {
+        const name = resourceName({ pattern: config.naming.pattern, project: config.project, env: slot.scope }, component, rule);
+        return claim(name, rule, component, envPath || "naming.pattern");
+      },
+      claimName(name: string, rule: NameRule) {
+        return claim(name, rule, name, "");
+      },
+      read(module: Contract, output: string) {
+        return read(slot, plan, module, output);
+      },
+      decide<T>(value: T | Todo, spec: DecideSpec): T | string {
+        if (!isTodo(value)) return value;
+        const use: TodoUse = { path: spec.path, reason: value.reason, ...(value.site ? { site: value.site } : {}), variable: spec.name, root: plan.id };
+        plan.todos.push(use);
+        todos.push(use);
+        const { name, path, ...variable } = spec;
+        return builder.variable(name, { ...variable, description: `TODO: ${value.reason}`, todo: { path, ...(value.site ? { site: value.site } : {}) } });
+      },
+    };
+
+    function claim(name: string, rule: NameRule, component: string, path: string): string {
+      const key = `${rule.kind}\u0000${name}`;
+      const prior = claims.get(key);
+      if (prior && !(prior.root === plan.id && prior.component === component)) {
+        issues.push({
+          path: path || prior.path,
+          message: `two ${rule.kind} resources would both be named "${name}" (${prior.root} ${prior.component} and ${plan.id} ${component}); rename one or change naming.pattern`,
+        });
+      } else if (!prior) {
+        claims.set(key, { root: plan.id, component, path });
+      }
+      return name;
+    }
+  }
+
+  function read(slot: Slot, plan: RootPlan, module: Contract, output: string): unknown {
+    const producerPhase = home.get(module.id);
+    if (!producerPhase) {
+      issues.push({ path: "", message: `${plan.id} reads ${module.id}.${output}, but module ${module.id} is not placed in any phase` });
+      return expr("null");
+    }
+    const scope = producerPhase.scope === "global" ? "global" : slot.scope;
+    if (producerPhase.scope === "env" && slot.scope === "global") {
+      issues.push({ path: "", message: `${plan.id} is global but reads ${module.id}.${output}, which exists once per environment` });
+      return expr("null");
+    }
+    const producerId = `${scope}/${producerPhase.dir}`;
+    if (producerId === plan.id) {
+      const spec = plan.builder.outputs.get(output);
+      if (!spec) throw new Error(`internal: ${plan.id} reads ${module.id}.${output} before that module built`);
+      return spec.value;
+    }
+    const cycleAt = building.indexOf(producerId);
+    if (cycleAt >= 0) {
+      const route = [...building.slice(cycleAt), producerId].join(" => ");
+      issues.push({ path: "", message: `dependency cycle between roots: ${route}` });
+      return expr("null");
+    }
+    if (producerPhase.number > slot.phase.number) {
+      issues.push({
+        path: "",
+        message: `${plan.id} (phase ${slot.phase.number}) reads ${output} from ${producerId} (phase ${producerPhase.number}), which applies after it: ${plan.id} => ${producerId}`,
+      });
+    }
+    const producer = build(producerId);
+    if (!producer) {
+      issues.push({ path: "", message: `${plan.id} reads ${module.id}.${output}, but ${producerId} is not compiled (is the environment filtered out?)` });
+      return expr("null");
+    }
+    const spec = producer.builder.outputs.get(output);
+    if (!spec) throw new Error(`internal: ${producerId} has no output "${output}"`);
+
+    const dep = plan.dependsOn.get(producerId);
+    if (dep && dep.reason === "reads") dep.outputs.add(output);
+    else plan.dependsOn.set(producerId, { outputs: new Set([...(dep?.outputs ?? []), output]), reason: "reads" });
+
+    if (isLiteral(spec.value)) return spec.value;
+    const name = producerPhase.id.replace(/-/g, "_");
+    const existing = plan.builder.remoteReads.get(name);
+    if (existing) existing.outputs.set(output, spec.example);
+    else plan.builder.remoteReads.set(name, { name, root: producerId, outputs: new Map([[output, spec.example]]) });
+    return expr(`data.terraform_remote_state.${name}.outputs.${output}`);
+  }
+
+  function backendOf(slot: Slot): Backend {
+    if (backendMode === "local" || (slot.phase.ownsStateBucket && !config.state.bootstrapped)) {
+      return { type: "local", path: "terraform.tfstate" };
+    }
+    const key = slot.scope === "global" ? `global/${slot.phase.id}/terraform.tfstate` : `env/${slot.scope}/${slot.phase.id}/terraform.tfstate`;
+    return {
+      type: "s3",
+      bucket: config.state.bucket,
+      key,
+      region: config.region,
+      encrypt: true,
+      ...(config.state.locking === "dynamodb" ? { dynamodb_table: config.state.lockTable } : { use_lockfile: true as const }),
+    };
+  }
+}
+
+/**
+ * Topological order of roots, ties broken by phase number, then global before environments,
+ * then environments in config order, so the manifest reads like the plan's phase table.
+ */
+function applyOrder(roots: RootPlan[], phases: readonly PhaseDef[], envs: readonly ResolvedEnvironment[]): RootPlan[] {
+  const rank = (r: RootPlan) => [r.phase.number, r.scope === "global" ? -1 : envs.findIndex((e) => e.name === r.scope), phases.indexOf(r.phase)];
+  const cmp = (a: RootPlan, b: RootPlan) => {
+    const ra = rank(a);
+    const rb = rank(b);
+    for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
+    return 0;
+  };
+  const byId = new Map(roots.map((r) => [r.id, r]));
+  const waiting = new Map(roots.map((r) => [r.id, [...r.dependsOn.keys()].filter((d) => byId.has(d)).length]));
+  const dependents = new Map<string, RootPlan[]>();
+  for (const r of roots) for (const d of r.dependsOn.keys()) if (byId.has(d)) dependents.set(d, [...(dependents.get(d) ?? []), r]);
+  const ready = roots.filter((r) => waiting.get(r.id) === 0).sort(cmp);
+  const out: RootPlan[] = [];
+  while (ready.length > 0) {
+    const next = ready.shift()!;
+    out.push(next);
+    for (const d of dependents.get(next.id) ?? []) {
+      const left = waiting.get(d.id)! - 1;
+      waiting.set(d.id, left);
+      if (left === 0) {
+        ready.push(d);
+        ready.sort(cmp);
+      }
+    }
+  }
+  // Roots left over sit on a cycle, which is already reported; keep them so nothing is lost.
+  for (const r of [...roots].sort(cmp)) if (!out.includes(r)) out.push(r);
+  return out;
+}

@@ -1,0 +1,41 @@
+/**
+ * Validate stage: the zod schema checks the loaded value and resolves it. Every issue is kept,
+ * with its path; `todo()`-able fields report the real field's error, not "invalid union".
+ */
+import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
+import type { z } from "zod";
+
+export interface ConfigIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  /** For unknown fields: the offending key, so the locator can point at it. */
+  readonly key?: string;
+}
+
+export type Validation = { readonly ok: true; readonly config: ResolvedConfig } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+export function validateConfig(value: unknown): Validation {
+  const result = configSchema.safeParse(value, { reportInput: true });
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, issues: result.error.issues.flatMap((i) => flatten(i, [])) };
+}
+
+function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): ConfigIssue[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "invalid_union") {
+    // Fields that accept todo() are unions of the field and the marker: report the field's branch.
+    const branches = issue.errors.filter((branch) => !branch.some((i) => i.code === "custom" && i.message.includes("todo(")));
+    const chosen = branches[0] ?? issue.errors[0];
+    if (chosen && chosen.length > 0) return chosen.flatMap((i) => flatten(i, path));
+  }
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path, key, message: issue.keys.length === 1 ? issue.message : messageFor(issue.message, key) }));
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) return [{ path, message: `is required (${issue.expected})` }];
+  return [{ path, message: issue.message }];
+}
+
+/** Our unknown-key message lists each key; pick this key's part. */
+function messageFor(message: string, key: string): string {
+  return message.split("; ").find((part) => part.includes(`"${key}"`)) ?? message;
+}

@@ -1,0 +1,621 @@
+/**
+ * The one schema of `caja.config.ts`. It validates at run time, gives the types (`z.input` is what
+ * users write, `z.output` the resolved config every module reads) and is the source of the
+ * reference docs and the editor types. Everything a field means is said once, here.
+ */
+import { z } from "zod";
+import { AWS_REGIONS, FARGATE_SIZES, LOG_RETENTION_DAYS, RDS_INSTANCE_CLASSES } from "./aws-values.js";
+import { ALARM_DEFAULTS, KNOWN_CIDR_OCTETS, TIER_DEFAULTS, TIERS, type Tier } from "./defaults.js";
+import { closest } from "./suggest.js";
+import { isTodo, type Todo } from "./todo.js";
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+const todoSchema = z
+  .custom<Todo>(isTodo, { error: 'expected a value or todo("reason")' })
+  .meta({ id: "Todo", description: 'A value not decided yet: todo("reason").' });
+
+/** A field that may be left undecided with `todo()` (plan section 13 lists which). */
+function orTodo<T extends z.ZodType>(schema: T) {
+  return z.union([schema, todoSchema]);
+}
+
+/** An object that rejects unknown keys, suggesting the key the user probably meant. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      return issue.keys
+        .map((key) => {
+          const hint = closest(key, known);
+          return hint ? `unknown field "${key}". Did you mean "${hint}"?` : `unknown field "${key}". Known fields: ${known.join(", ")}.`;
+        })
+        .join("; ");
+    },
+  });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: string) {
+  return z.enum(values, {
+    error: (issue) => {
+      if (issue.code !== "invalid_value") return undefined;
+      const got = issue.input;
+      if (typeof got !== "string") return `expected ${noun}, got ${describe(got)}`;
+      const hint = closest(got, values);
+      return `"${got}" is not ${noun}.${hint ? ` Did you mean "${hint}"?` : ""}`;
+    },
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "string" ? `"${value}"` : typeof value;
+}
+
+const int = (min: number, max: number) => z.int().min(min).max(max);
+
+const DOMAIN_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const domainName = z
+  .string()
+  .regex(new RegExp(`^(?=.{4,253}$)(?:${DOMAIN_LABEL}\\.)+[a-z]{2,63}$`), "must be a lowercase domain name such as dbash.dev")
+  .meta({ examples: ["dbash.dev"] });
+
+const cidrBlock = z.string().refine(isCidr, "must be an IPv4 CIDR block from /16 to /24 such as 10.10.0.0/16");
+
+const email = z.email({ error: (issue) => `"${String(issue.input)}" is not an email address` });
+
+const resourceName = (what: string) =>
+  z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `${what} must be lowercase letters, digits and "-", starting with a letter`);
+
+// ---------------------------------------------------------------------------------------------
+// Per-environment settings. Every field is optional: a missing one takes the tier's default.
+
+const alarmSchema = (metric: string, unit: string) =>
+  strict({
+    enabled: z.boolean().optional().meta({ description: `Create the ${metric} alarm.` }),
+    threshold: z.number().min(0).optional().meta({ description: `Alarm when ${metric} crosses this value (${unit}).` }),
+    periodSeconds: z
+      .int()
+      .refine((s) => s >= 60 && s % 60 === 0, "must be a multiple of 60 seconds")
+      .optional()
+      .meta({ description: "Length of one evaluation period, in seconds (a multiple of 60)." }),
+    evaluationPeriods: int(1, 100).optional().meta({ description: "Consecutive periods over the threshold before the alarm fires." }),
+  }).meta({ description: `Thresholds of the ${metric} alarm.` });
+
+export const environmentSettingsSchema = strict({
+  network: strict({
+    cidr: cidrBlock.optional().meta({
+      description: "IPv4 CIDR of the environment's VPC. Must not overlap another environment's.",
+      examples: ["10.10.0.0/16"],
+    }),
+    azCount: int(2, 6).optional().meta({ description: "Availability zones to spread subnets over (the ALB needs two)." }),
+    nat: oneOf(["single", "per-az"], "a NAT strategy (single or per-az)")
+      .optional()
+      .meta({ description: "One shared NAT gateway (`enable_single_nat`, cheaper) or one per availability zone (no cross-AZ dependency)." }),
+  })
+    .optional()
+    .meta({ description: "VPC, subnets and NAT." }),
+  service: strict({
+    imageTag: orTodo(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be a valid container image tag"))
+      .optional()
+      .meta({
+        description: "Backend image tag deployed by Terraform (`backend_image_tag`). Becomes a Terraform variable defaulting to this value.",
+        examples: ["dev-initial"],
+      }),
+    desiredCount: int(0, 1000).optional().meta({ description: "ECS tasks to run (the starting count when autoscaling is on)." }),
+    cpu: z
+      .union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)], {
+        error: "must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096",
+      })
+      .optional()
+      .meta({ description: "Fargate task CPU units." }),
+    memory: int(512, 30720).optional().meta({ description: "Fargate task memory in MiB; must fit the CPU size." }),
+    port: int(1, 65535).optional().meta({ description: "Port the FastAPI container listens on." }),
+    healthCheckPath: z.string().regex(/^\/[\w\-./]*$/, "must be a URL path starting with /").optional().meta({
+      description: "Target-group health check path.",
+    }),
+    autoscaling: strict({
+      min: int(0, 1000).optional().meta({ description: "Fewest tasks autoscaling may leave running." }),
+      max: int(1, 1000).optional().meta({ description: "Most tasks autoscaling may start." }),
+      cpuTarget: int(10, 95).optional().meta({ description: "Target average CPU utilisation, percent." }),
+      memoryTarget: int(10, 95).optional().meta({ description: "Target average memory utilisation, percent." }),
+      scaleOutCooldownSeconds: int(0, 3600).optional().meta({ description: "Seconds after a scale-out before another." }),
+      scaleInCooldownSeconds: int(0, 3600).optional().meta({ description: "Seconds after a scale-in before another." }),
+    })
+      .optional()
+      .meta({ description: "Application Auto Scaling of the ECS service (phase 10)." }),
+  })
+    .optional()
+    .meta({ description: "The FastAPI service on ECS Fargate." }),
+  db: strict({
+    instanceClass: orTodo(oneOf(RDS_INSTANCE_CLASSES, "an RDS instance class"))
+      .optional()
+      .meta({ description: "RDS instance class.", examples: ["db.t4g.micro"] }),
+    allocatedStorage: orTodo(int(20, 65536)).optional().meta({ description: "Initial storage in GiB." }),
+    maxAllocatedStorage: int(20, 65536).optional().meta({ description: "Storage autoscaling ceiling in GiB (at least `allocatedStorage`)." }),
+    backupRetentionDays: int(1, 35).optional().meta({ description: "Days of automated backups to keep." }),
+    multiAz: z.boolean().optional().meta({ description: "Run a synchronous standby in a second AZ." }),
+    deletionProtection: z.boolean().optional().meta({ description: "Refuse deletion of the instance (and keep a final snapshot)." }),
+    engineVersion: z.string().regex(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16 or 16.4").optional().meta({
+      description: "PostgreSQL engine version.",
+    }),
+  })
+    .optional()
+    .meta({ description: "The PostgreSQL database on RDS." }),
+  alb: strict({
+    deletionProtection: z.boolean().optional().meta({ description: "Refuse deletion of the load balancer." }),
+  })
+    .optional()
+    .meta({ description: "The application load balancer." }),
+  logs: strict({
+    retentionDays: z
+      .union(LOG_RETENTION_DAYS.map((d) => z.literal(d)) as unknown as [z.ZodLiteral<30>, ...z.ZodLiteral<number>[]], {
+        error: (issue) => `${describe(issue.input)} is not a CloudWatch retention period. Allowed: ${LOG_RETENTION_DAYS.join(", ")}`,
+      })
+      .optional()
+      .meta({ description: "Days CloudWatch keeps application, flow and database logs." }),
+  })
+    .optional()
+    .meta({ description: "Log retention." }),
+  alarms: strict({
+    emails: orTodo(z.array(email).max(50))
+      .optional()
+      .meta({
+        description: "Who receives alarm notifications (each confirms an SNS subscription e-mail).",
+        examples: [["oncall@example.com"]],
+      }),
+    alb5xx: alarmSchema("ALB 5XX responses", "count per period").optional(),
+    ecsCpu: alarmSchema("ECS service CPU", "percent").optional(),
+    ecsMemory: alarmSchema("ECS service memory", "percent").optional(),
+    rdsFreeStoragePercent: alarmSchema("RDS free storage", "percent of allocated storage; alarms below").optional(),
+    rdsCpu: alarmSchema("RDS CPU", "percent").optional(),
+  })
+    .optional()
+    .meta({ description: "CloudWatch alarms and who they notify (phase 8)." }),
+});
+
+const environmentSchema = environmentSettingsSchema
+  .extend({
+    tier: oneOf(TIERS, "a tier (dev, staging or prod)")
+      .optional()
+      .meta({ description: "Which column of cost-aware defaults applies. Defaults to the environment's name when it is dev, staging or prod, else dev." }),
+  })
+  .meta({ description: "One environment: its tier and any setting that differs from the tier's defaults." });
+
+const envNameSchema = z
+  .string()
+  .regex(/^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/, "environment names are lowercase letters, digits and \"-\", 1-24 characters, starting with a letter");
+
+// ---------------------------------------------------------------------------------------------
+// The whole config
+
+const configInputSchema = strict({
+  project: resourceName("project")
+    .max(24)
+    .meta({ description: "Project name: the first part of every resource name and the `Project` tag.", examples: ["caja"] }),
+  region: oneOf(AWS_REGIONS, "an AWS region").default("us-east-1").meta({ description: "AWS region of every environment." }),
+  accountId: z
+    .string()
+    .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
+    .optional()
+    .meta({ description: "AWS account id. When set, ARNs are written as literals; otherwise they are read from the caller identity." }),
+  naming: strict({
+    pattern: z
+      .string()
+      .refine((p) => p.includes("{component}"), "must contain {component}")
+      .refine((p) => /^(?:[a-z0-9-]|\{project\}|\{env\}|\{component\})+$/.test(p), "may only contain {project}, {env}, {component}, lowercase letters, digits and -")
+      .default("{project}-{env}-{component}")
+      .meta({ description: "How resource names are built. Names over an AWS limit are shortened with a stable hash suffix." }),
+  })
+    .prefault({})
+    .meta({ description: "Resource naming." }),
+  tags: strict({
+    Owner: z.string().min(1).max(256).meta({ description: "Team that owns the infrastructure.", examples: ["platform-engineering"] }),
+    Confidentiality: oneOf(["public", "internal", "confidential", "restricted"], "a confidentiality level").meta({
+      description: "Data classification.",
+    }),
+    CostCenter: z.string().min(1).max(256).meta({ description: "Cost allocation centre.", examples: ["events-eng"] }),
+    ManagedBy: z.string().min(1).max(256).default("terraform").meta({ description: "What manages the resources." }),
+  })
+    .catchall(z.string().max(256))
+    .meta({ description: "The global tag set. `Project` and `Environment` are added by caja; extra keys are passed through." }),
+  state: strict({
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, -)")
+      .optional()
+      .meta({ description: "S3 bucket holding every root's state. Defaults to `{project}-terraform-state`.", examples: ["caja-terraform-state"] }),
+    lockTable: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a valid DynamoDB table name")
+      .optional()
+      .meta({ description: "DynamoDB lock table (locking `dynamodb`). Defaults to `{project}-terraform-locks`." }),
+    locking: oneOf(["dynamodb", "s3"], "a locking mode (dynamodb or s3)")
+      .default("dynamodb")
+      .meta({ description: "`dynamodb` (the plan's lock table) or `s3` (Terraform >= 1.10 native lockfile, no table)." }),
+    bootstrapped: z.boolean().default(false).meta({
+      description:
+        "Set to true once phase 0 is applied and its state migrated to the bucket (`terraform init -migrate-state`). Until then the bootstrap root keeps local state.",
+    }),
+  })
+    .prefault({})
+    .meta({ description: "Remote state backend (phase 0 creates it)." }),
+  domain: strict({
+    root: domainName.meta({ description: "Root domain whose public hosted zone phase 0 creates.", examples: ["dbash.dev"] }),
+    namespace: z
+      .string()
+      .regex(new RegExp(`^${DOMAIN_LABEL}$`), "must be one lowercase DNS label")
+      .optional()
+      .meta({ description: "Application namespace under the root domain: hosts are `app.<namespace>.<root>`.", examples: ["caja"] }),
+    envSubdomains: z.boolean().default(true).meta({
+      description: "Give listed environments their own hosts, `app.<env>.<namespace>.<root>` (`enable_env_subdomains`).",
+    }),
+    environments: z.array(envNameSchema).optional().meta({
+      description: "Environments that get their own hosts. Defaults to every environment that is not tier prod (the prod one owns the primary hosts).",
+      examples: [["dev", "staging"]],
+    }),
+    hostedZoneId: orTodo(z.string().regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"))
+      .optional()
+      .meta({ description: "An existing hosted zone to adopt (phase 0 writes an `import` block) instead of creating one." }),
+  }).meta({ description: "Domain and DNS (plan section 2)." }),
+  github: strict({
+    repository: orTodo(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "must be OWNER/REPO")).meta({
+      description: "GitHub repository allowed to assume the deployer roles through OIDC.",
+      examples: ["dbash/caja"],
+    }),
+    mainBranch: z.string().regex(/^[A-Za-z0-9._/-]+$/, "must be a branch name").default("main").meta({
+      description: "Branch whose pushes apply the first environment.",
+    }),
+  }).meta({ description: "GitHub repository for OIDC deployer roles and the pipeline." }),
+  defaults: environmentSettingsSchema.optional().meta({
+    description: "Settings applied to every environment, over the tier defaults and under each environment's own.",
+  }),
+  environments: z
+    .record(envNameSchema, environmentSchema)
+    .refine((envs) => Object.keys(envs).length > 0, "define at least one environment")
+    .meta({ description: "Environments by name, in apply order.", examples: [{ dev: {}, staging: {}, prod: {} }] }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Resolution: defaults per tier, derived names and hosts, cross-field rules.
+
+export type EnvironmentSettingsInput = z.input<typeof environmentSettingsSchema>;
+type RawConfig = z.output<typeof configInputSchema>;
+type Settings = NonNullable<z.output<typeof environmentSettingsSchema>>;
+
+export interface AlarmSettings {
+  readonly enabled: boolean;
+  readonly threshold: number;
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+}
+
+export interface ResolvedEnvironment {
+  readonly name: string;
+  readonly tier: Tier;
+  /** Position in `environments`, in apply order. */
+  readonly index: number;
+  /** True for the tier-prod environment, which owns the primary hosts. */
+  readonly primary: boolean;
+  readonly hosts: { readonly app: readonly string[]; readonly api: readonly string[] };
+  readonly network: { readonly cidr: string; readonly azCount: number; readonly nat: "single" | "per-az" };
+  readonly service: {
+    readonly imageTag: string | Todo;
+    readonly desiredCount: number;
+    readonly cpu: number;
+    readonly memory: number;
+    readonly port: number;
+    readonly healthCheckPath: string;
+    readonly autoscaling: {
+      readonly min: number;
+      readonly max: number;
+      readonly cpuTarget: number;
+      readonly memoryTarget: number;
+      readonly scaleOutCooldownSeconds: number;
+      readonly scaleInCooldownSeconds: number;
+    };
+  };
+  readonly db: {
+    readonly instanceClass: string | Todo;
+    readonly allocatedStorage: number | Todo;
+    readonly maxAllocatedStorage: number;
+    readonly backupRetentionDays: number;
+    readonly multiAz: boolean;
+    readonly deletionProtection: boolean;
+    readonly engineVersion: string;
+    /** Database name (`db_name`): the project with `-` turned into `_`. */
+    readonly name: string;
+    readonly username: string;
+  };
+  readonly alb: { readonly deletionProtection: boolean };
+  readonly logs: { readonly retentionDays: number };
+  readonly alarms: {
+    readonly emails: readonly string[] | Todo;
+    readonly alb5xx: AlarmSettings;
+    readonly ecsCpu: AlarmSettings;
+    readonly ecsMemory: AlarmSettings;
+    readonly rdsFreeStoragePercent: AlarmSettings;
+    readonly rdsCpu: AlarmSettings;
+  };
+  /** The resource tags of this environment: the global set plus `Environment`. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface ResolvedConfig {
+  readonly project: string;
+  readonly region: (typeof AWS_REGIONS)[number];
+  readonly accountId?: string;
+  readonly naming: { readonly pattern: string };
+  /** Global tags: the configured set plus `Project` (no `Environment`). */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly state: {
+    readonly bucket: string;
+    readonly lockTable: string;
+    readonly locking: "dynamodb" | "s3";
+    readonly bootstrapped: boolean;
+  };
+  readonly domain: {
+    readonly root: string;
+    readonly namespace?: string;
+    /** `<namespace>.<root>`, or the root when there is no namespace. */
+    readonly base: string;
+    readonly envSubdomains: boolean;
+    readonly environments: readonly string[];
+    readonly hostedZoneId?: string | Todo;
+    /** Frontend hosts, index 0 the prod primary (the domain module's `app_domains`). */
+    readonly appDomains: readonly string[];
+    /** API hosts, index 0 the prod primary (`api_domains`). */
+    readonly apiDomains: readonly string[];
+  };
+  readonly github: { readonly repository: string | Todo; readonly mainBranch: string };
+  readonly environments: Readonly<Record<string, ResolvedEnvironment>>;
+}
+
+type Issue = { message: string; path: (string | number)[] };
+
+function crossChecks(raw: RawConfig): Issue[] {
+  const issues: Issue[] = [];
+  const names = Object.keys(raw.environments);
+  const prod = names.filter((n) => tierOf(n, raw.environments[n]?.tier) === "prod");
+  if (prod.length > 1) {
+    issues.push({
+      path: ["environments", prod[1]!, "tier"],
+      message: `only one environment may be tier prod (it owns the primary hosts); "${prod[0]}" already is`,
+    });
+  }
+  raw.domain.environments?.forEach((name, i) => {
+    if (!names.includes(name)) {
+      const hint = closest(name, names);
+      issues.push({
+        path: ["domain", "environments", i],
+        message: `"${name}" is not a configured environment.${hint ? ` Did you mean "${hint}"?` : ` Known: ${names.join(", ")}.`}`,
+      });
+    }
+  });
+  if (raw.domain.environments && new Set(raw.domain.environments).size !== raw.domain.environments.length) {
+    issues.push({ path: ["domain", "environments"], message: "lists an environment twice, which would give two environments the same hosts" });
+  }
+  const tagKeys = Object.keys(raw.tags);
+  for (const reserved of ["Project", "Environment"]) {
+    if (tagKeys.includes(reserved)) issues.push({ path: ["tags", reserved], message: `is set by caja from ${reserved === "Project" ? "project" : "the environment name"}; remove it` });
+  }
+  for (const key of tagKeys) {
+    if (key.length > 128 || key.startsWith("aws:")) issues.push({ path: ["tags", key], message: "tag keys are at most 128 characters and must not start with aws:" });
+  }
+  return issues;
+}
+
+function tierOf(name: string, tier: Tier | undefined): Tier {
+  return tier ?? ((TIERS as readonly string[]).includes(name) ? (name as Tier) : "dev");
+}
+
+/** Deep merge of plain objects; later layers win, arrays and todo markers are replaced whole. */
+function merge<T>(...layers: unknown[]): T {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const [key, value] of Object.entries(layer as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      out[key] = isPlainObject(value) && isPlainObject(prev) ? merge(prev, value) : value;
+    }
+  }
+  return out as T;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !isTodo(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): ResolvedConfig {
+  for (const issue of crossChecks(raw)) ctx.addIssue({ code: "custom", ...issue });
+
+  const names = Object.keys(raw.environments);
+  const primaryName = names.find((n) => tierOf(n, raw.environments[n]?.tier) === "prod");
+  const base = raw.domain.namespace ? `${raw.domain.namespace}.${raw.domain.root}` : raw.domain.root;
+  const subdomainEnvs = raw.domain.envSubdomains ? (raw.domain.environments ?? names.filter((n) => n !== primaryName)) : [];
+  const hostsOf = (name: string) => {
+    const own = subdomainEnvs.includes(name) ? [name] : [];
+    return {
+      app: [...(name === primaryName ? [`app.${base}`] : []), ...own.map((e) => `app.${e}.${base}`)],
+      api: [...(name === primaryName ? [`api.${base}`] : []), ...own.map((e) => `api.${e}.${base}`)],
+    };
+  };
+  const globalTags = { Project: raw.project, ...raw.tags };
+  const octets = cidrOctets(names);
+
+  const environments: Record<string, ResolvedEnvironment> = {};
+  names.forEach((name, index) => {
+    const input = raw.environments[name]!;
+    const tier = tierOf(name, input.tier);
+    const { tier: _tier, ...own } = input;
+    const layered = merge<Settings>(raw.defaults, own);
+    const d = TIER_DEFAULTS[tier];
+    const s = merge<Required<{ [K in keyof Settings]-?: NonNullable<Settings[K]> }>>(
+      {
+        network: { ...d.network, cidr: `10.${octets.get(name)}.0.0/16` },
+        service: { ...d.service, imageTag: `${name}-initial` },
+        db: d.db,
+        alb: d.alb,
+        logs: d.logs,
+        alarms: { emails: [], ...ALARM_DEFAULTS },
+      },
+      layered,
+    );
+    const path = (...rest: (string | number)[]) => {
+      const explicit = own as Record<string, Record<string, unknown> | undefined>;
+      return explicit[rest[0] as string]?.[rest[1] as string] !== undefined ? ["environments", name, ...rest] : ["environments", name];
+    };
+    const svc = s.service;
+    const scaling = svc.autoscaling as ResolvedEnvironment["service"]["autoscaling"];
+    if (scaling.min > scaling.max) ctx.addIssue({ code: "custom", path: path("service", "autoscaling"), message: `autoscaling min (${scaling.min}) is above max (${scaling.max})` });
+    if (svc.desiredCount! > scaling.max) ctx.addIssue({ code: "custom", path: path("service", "desiredCount"), message: `desiredCount (${svc.desiredCount}) is above autoscaling max (${scaling.max})` });
+    if (svc.desiredCount! < scaling.min) ctx.addIssue({ code: "custom", path: path("service", "desiredCount"), message: `desiredCount (${svc.desiredCount}) is below autoscaling min (${scaling.min})` });
+    const memories = FARGATE_SIZES[svc.cpu!] ?? [];
+    if (!memories.includes(svc.memory!)) {
+      ctx.addIssue({ code: "custom", path: path("service", "memory"), message: `${svc.memory} MiB does not fit ${svc.cpu} CPU units; Fargate allows ${memories[0]}-${memories.at(-1)} MiB` });
+    }
+    const db = s.db;
+    if (typeof db.allocatedStorage === "number" && db.maxAllocatedStorage! < db.allocatedStorage) {
+      ctx.addIssue({ code: "custom", path: path("db", "maxAllocatedStorage"), message: `maxAllocatedStorage (${db.maxAllocatedStorage}) is below allocatedStorage (${db.allocatedStorage})` });
+    }
+    environments[name] = {
+      name,
+      tier,
+      index,
+      primary: name === primaryName,
+      hosts: hostsOf(name),
+      network: s.network as ResolvedEnvironment["network"],
+      service: s.service as ResolvedEnvironment["service"],
+      db: { ...(s.db as Omit<ResolvedEnvironment["db"], "name" | "username">), name: raw.project.replace(/-/g, "_"), username: `${raw.project.replace(/-/g, "_")}_app` },
+      alb: s.alb as ResolvedEnvironment["alb"],
+      logs: s.logs as ResolvedEnvironment["logs"],
+      alarms: s.alarms as ResolvedEnvironment["alarms"],
+      tags: { ...globalTags, Environment: name },
+    };
+  });
+
+  checkCidrs(environments, raw, ctx);
+
+  const listed = [primaryName, ...subdomainEnvs.filter((n) => n !== primaryName)].filter((n): n is string => n !== undefined);
+  return {
+    project: raw.project,
+    region: raw.region,
+    ...(raw.accountId ? { accountId: raw.accountId } : {}),
+    naming: raw.naming,
+    tags: globalTags,
+    state: {
+      bucket: raw.state.bucket ?? `${raw.project}-terraform-state`,
+      lockTable: raw.state.lockTable ?? `${raw.project}-terraform-locks`,
+      locking: raw.state.locking,
+      bootstrapped: raw.state.bootstrapped,
+    },
+    domain: {
+      root: raw.domain.root,
+      ...(raw.domain.namespace ? { namespace: raw.domain.namespace } : {}),
+      base,
+      envSubdomains: raw.domain.envSubdomains,
+      environments: subdomainEnvs,
+      ...(raw.domain.hostedZoneId !== undefined ? { hostedZoneId: raw.domain.hostedZoneId } : {}),
+      appDomains: primaryName ? [`app.${base}`, ...listed.slice(1).map((e) => `app.${e}.${base}`)] : subdomainEnvs.map((e) => `app.${e}.${base}`),
+      apiDomains: primaryName ? [`api.${base}`, ...listed.slice(1).map((e) => `api.${e}.${base}`)] : subdomainEnvs.map((e) => `api.${e}.${base}`),
+    },
+    github: raw.github,
+    environments,
+  };
+}
+
+function cidrOctets(names: readonly string[]): Map<string, number> {
+  const taken = new Set<number>();
+  const out = new Map<string, number>();
+  for (const name of names) {
+    const known = KNOWN_CIDR_OCTETS[name];
+    if (known !== undefined) {
+      out.set(name, known);
+      taken.add(known);
+    }
+  }
+  // Others hash into 100-254 and probe linearly in name order, so the result depends on the names only.
+  for (const name of [...names].filter((n) => !out.has(n)).sort()) {
+    let octet = 100 + (fnv1a(name) % 155);
+    while (taken.has(octet)) octet = octet === 254 ? 100 : octet + 1;
+    if (taken.size >= 155 + Object.keys(KNOWN_CIDR_OCTETS).length) octet = 0;
+    out.set(name, octet);
+    taken.add(octet);
+  }
+  return out;
+}
+
+function checkCidrs(envs: Record<string, ResolvedEnvironment>, raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): void {
+  const list = Object.values(envs);
+  for (let i = 0; i < list.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = list[i]!;
+      const b = list[j]!;
+      if (cidrsOverlap(a.network.cidr, b.network.cidr)) {
+        const explicit = raw.environments[a.name]?.network?.cidr !== undefined;
+        ctx.addIssue({
+          code: "custom",
+          path: explicit ? ["environments", a.name, "network", "cidr"] : ["environments", a.name],
+          message: `VPC CIDR ${a.network.cidr} overlaps ${b.name}'s ${b.network.cidr}; give each environment its own range`,
+        });
+      }
+    }
+  }
+}
+
+export function isCidr(value: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits < 16 || bits > 24) return false;
+  const addr = ipToInt(octets);
+  return (addr & maskOf(bits)) >>> 0 === addr;
+}
+
+function ipToInt(octets: number[]): number {
+  return (((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0) as number;
+}
+
+function maskOf(bits: number): number {
+  return bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+}
+
+function cidrsOverlap(a: string, b: string): boolean {
+  const [ia, ba] = parse(a);
+  const [ib, bb] = parse(b);
+  const bits = Math.min(ba, bb);
+  return (ia & maskOf(bits)) >>> 0 === (ib & maskOf(bits)) >>> 0;
+  function parse(c: string): [number, number] {
+    const [ip, len] = c.split("/");
+    return [ipToInt(ip!.split(".").map(Number)), Number(len)];
+  }
+}
+
+/** FNV-1a 32-bit: a tiny stable hash for derived defaults (not for security). */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The config schema. Parse with `configSchema.safeParse(value, { reportInput: true })`;
+ * its output is the {@link ResolvedConfig}.
+ */
+export const configSchema = configInputSchema.transform(resolveConfig);
+
+/** What users write in `caja.config.ts`. */
+export type CajaConfigInput = z.input<typeof configSchema>;
+/** Per-environment settings as users write them. */
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+export { configInputSchema, environmentSchema };
+export type { Todo } from "./todo.js";
+export type { Tier } from "./defaults.js";

@@ -1,0 +1,53 @@
+/** Shared test fixtures: a valid config, the pure pipeline, and readers for emitted JSON. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CajaConfigInput } from "@caja/dsl/schema";
+import { compileConfig, type Compiled } from "../packages/compiler/src/compile.js";
+import type { PhaseDef } from "../packages/compiler/src/phases.js";
+
+/** A complete, valid config like the Caja platform's, without TODOs. */
+export function baseConfig(): CajaConfigInput {
+  return {
+    project: "caja",
+    region: "us-east-1",
+    tags: { Owner: "platform-engineering", Confidentiality: "internal", CostCenter: "events-eng" },
+    domain: { root: "dbash.dev", namespace: "caja" },
+    github: { repository: "dbash/caja" },
+    defaults: { alarms: { emails: ["oncall@dbash.dev"] } },
+    environments: { dev: {}, staging: {}, prod: {} },
+  };
+}
+
+/** `baseConfig()` with some fields replaced (shallow per top-level key). */
+export function configWith(patch: Partial<CajaConfigInput>): CajaConfigInput {
+  return { ...baseConfig(), ...patch };
+}
+
+export function compileWith(config: unknown = baseConfig(), options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local" } = {}): Compiled {
+  return compileConfig(config, options);
+}
+
+/** The parsed `main.tf.json` of a root, e.g. `rootJson(c, "dev/20-network")`. */
+export function rootJson(compiled: Compiled, rootId: string): any {
+  return fileJson(compiled, `${rootId}/main.tf.json`);
+}
+
+export function testJson(compiled: Compiled, rootId: string): any {
+  return fileJson(compiled, `${rootId}/main.tftest.json`);
+}
+
+export function fileJson(compiled: Compiled, path: string): any {
+  const file = compiled.files.find((f) => f.path === path);
+  if (!file) throw new Error(`no file ${path}; have: ${compiled.files.map((f) => f.path).join(", ")}`);
+  return JSON.parse(file.content);
+}
+
+/** Every resource body of `type` in a root, by name. */
+export function resources(compiled: Compiled, rootId: string, type: string): Record<string, any> {
+  return rootJson(compiled, rootId).resource?.[type] ?? {};
+}
+
+export function tempDir(prefix = "caja-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}

@@ -116,8 +116,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
 function report(result: CompileResult, check: boolean, ms: number, io: Io): number {
   for (const todo of result.todos) {
-    const where = todo.site ? `${todo.site.replace(/^file:\/\//, "").replace(`${io.cwd}/`, "")}  ` : "";
-    io.err(`TODO ${where}${todo.path}: ${todo.reason} (variable ${todo.variable} in ${todo.root})`);
+    const where = todo.site ? `${relative(io.cwd, todo.site.replace(/^file:\/\//, ""))}  ` : "";
+    const uses = todo.uses.length > 0 ? `variable ${[...new Set(todo.uses.map((u) => u.variable))].join(", ")} in ${todo.uses.map((u) => u.root).join(", ")}` : "not used by any root yet";
+    io.err(`TODO ${where}${todo.path}: ${todo.reason} (${uses})`);
   }
   const out = relative(io.cwd, result.outDir) || ".";
   const roots = result.plan.roots.length;

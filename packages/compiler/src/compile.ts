@@ -11,7 +11,7 @@ import { stableStringify } from "./json.js";
 import { findConfigFile, loadConfig } from "./load.js";
 import { planRoots, type BackendMode, type Plan, type TodoUse } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
-import { validateConfig, type ConfigIssue } from "./validate.js";
+import { collectTodos, validateConfig, type ConfigIssue, type ConfigTodo } from "./validate.js";
 import { MANIFEST, writeOutput, type WriteResult } from "./write.js";
 
 export interface CompileOptions {
@@ -30,15 +30,21 @@ export interface CompileOptions {
 
 export interface Compiled {
   readonly config: ResolvedConfig;
+  /** Every `todo()` in the config, with the variables and roots that stand for it. */
+  readonly todos: readonly TodoReport[];
   readonly plan: Plan;
   /** Every generated file, manifest included, relative to the output directory. */
   readonly files: readonly EmittedFile[];
 }
 
+export interface TodoReport extends ConfigTodo {
+  /** Where it became a Terraform variable; empty while no module uses the field. */
+  readonly uses: readonly Pick<TodoUse, "variable" | "root">[];
+}
+
 export interface CompileResult extends Compiled {
   readonly configFile: string;
   readonly outDir: string;
-  readonly todos: readonly TodoUse[];
   /** After a write. */
   readonly write?: WriteResult;
   /** With `check`: files that differ from what would be written, or would be removed. */
@@ -59,7 +65,7 @@ export function compileConfig(value: unknown, options: Pick<CompileOptions, "env
   if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message })));
   const files = emitRoots(plan, config);
   const manifest = { path: MANIFEST, content: stableStringify(manifestDocument(plan, [...files.map((f) => f.path), MANIFEST])) };
-  return { config, plan, files: [...files, manifest] };
+  return { config, plan, files: [...files, manifest], todos: reportTodos(collectTodos(value), plan.todos) };
 }
 
 /** The whole pipeline from disk to disk. */
@@ -83,11 +89,23 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   // Everything is planned (so the manifest stays whole); --env limits what is written and pruned.
   const files = owns ? compiled.files.filter((f) => owns(f.path)) : compiled.files;
   const resources = compiled.plan.roots.reduce((n, r) => n + r.builder.entries.filter((e) => e.handle.kind === "resource").length, 0);
-  const base = { ...compiled, files, configFile, outDir, todos: compiled.plan.todos, resources };
+  const base = { ...compiled, files, configFile, outDir, resources };
 
   if (options.check) return { ...base, stale: await staleFiles(outDir, files, previous, owns) };
   const write = await writeOutput(outDir, files, { previous, ...(owns ? { owns } : {}) });
   return { ...base, write };
+}
+
+/**
+ * Match each config TODO to the variables standing for it. A setting under `defaults` is used
+ * through each environment's path (`environments.<env>.x`), so match by the path's tail too.
+ */
+function reportTodos(todos: readonly ConfigTodo[], uses: readonly TodoUse[]): TodoReport[] {
+  return todos.map((todo) => {
+    const tail = todo.path.startsWith("defaults.") ? todo.path.slice("defaults.".length) : undefined;
+    const mine = uses.filter((u) => u.path === todo.path || (tail !== undefined && /^environments\.[^.]+\./.test(u.path) && u.path.replace(/^environments\.[^.]+\./, "") === tail && u.site === todo.site));
+    return { ...todo, uses: mine.map((u) => ({ variable: u.variable, root: u.root })) };
+  });
 }
 
 async function previousFiles(outDir: string): Promise<string[]> {

@@ -4,7 +4,7 @@
  * listing every root in apply order. Pure: returns file contents, writes nothing.
  */
 import type { ResolvedConfig } from "@caja/dsl/schema";
-import { render, type Entry } from "@caja/modules";
+import { render, soleExpression, type Entry, type Handle } from "@caja/modules";
 import { stableStringify } from "./json.js";
 import type { Backend, Plan, RootPlan } from "./plan.js";
 
@@ -80,9 +80,18 @@ function entryBody(entry: Entry): Record<string, unknown> {
   const body = render(entry.body) as Record<string, unknown>;
   if (options.forEach !== undefined) body.for_each = render(options.forEach);
   if (options.provider) body.provider = options.provider;
-  if (options.dependsOn?.length) body.depends_on = options.dependsOn.map((h) => h.address);
+  if (options.dependsOn?.length) body.depends_on = options.dependsOn.map(dependencyAddress);
   if (options.lifecycle) body.lifecycle = options.lifecycle;
   return body;
+}
+
+/** `depends_on` takes addresses: a handle's, or the object an attribute reference belongs to. */
+function dependencyAddress(dep: Handle | string): string {
+  if (typeof dep !== "string") return dep.address;
+  const hcl = soleExpression(dep);
+  const m = hcl && /^((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?:\.|\[|$)/.exec(hcl);
+  if (!m) throw new Error(`internal: depends_on needs a resource reference, got ${JSON.stringify(dep)}`);
+  return m[1]!;
 }
 
 function backendBlock(backend: Backend): Record<string, unknown> {

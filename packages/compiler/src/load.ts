@@ -8,7 +8,9 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Message, Plugin } from "esbuild";
+import { isTodo, relocateTodo } from "@caja/dsl";
 import { ConfigLoadError } from "./errors.js";
+import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
 
 export const DEFAULT_CONFIG_FILES = ["caja.config.ts", "caja.config.mts", "caja.config.js", "caja.config.mjs"] as const;
 
@@ -54,14 +56,21 @@ export async function loadConfig(file: string, command = "compile"): Promise<Loa
   });
 
   const code = result.outputFiles[0]!.text;
-  const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(file, "..", p));
-  // Stack traces of the config (todo() call sites, thrown errors) then point at the .ts source.
-  process.setSourceMapsEnabled(true);
+  const dir = resolve(file, "..");
+  const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(dir, p));
+  const map = inlineSourceMap(code);
+  const mapper = map ? new SourceMapper(map) : undefined;
+  /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
+  const toSource = (text: string) =>
+    text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (whole, line: string, col: string) => {
+      const pos = mapper?.original(Number(line), Number(col));
+      return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
+    });
   let mod: { default?: unknown };
   try {
     mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as { default?: unknown };
   } catch (e) {
-    throw new ConfigLoadError(`${file}: the config threw while loading: ${describeThrown(e).replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+/g, file)}`);
+    throw new ConfigLoadError(`${file}: the config threw while loading: ${toSource(describeThrown(e))}`);
   }
   if (!("default" in mod)) throw new ConfigLoadError(`${file} must \`export default defineConfig({...})\``);
   let value = mod.default;
@@ -69,12 +78,26 @@ export async function loadConfig(file: string, command = "compile"): Promise<Loa
     if (typeof value === "function") value = await (value as (ctx: { command: string }) => unknown)({ command });
     value = await value;
   } catch (e) {
-    throw new ConfigLoadError(`${file}: the config function threw: ${describeThrown(e)}`);
+    throw new ConfigLoadError(`${file}: the config function threw: ${toSource(describeThrown(e))}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigLoadError(`${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`);
   }
+  relocateTodos(value, toSource);
   return { file, value, dependencies };
+}
+
+/** Point every `todo()` site at the source instead of the in-memory bundle. */
+function relocateTodos(value: unknown, toSource: (text: string) => string, seen = new Set<unknown>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  for (const [key, child] of Object.entries(value)) {
+    if (isTodo(child)) {
+      if (child.site?.startsWith("data:") && !Object.isFrozen(value)) (value as Record<string, unknown>)[key] = relocateTodo(child, toSource(child.site));
+    } else {
+      relocateTodos(child, toSource, seen);
+    }
+  }
 }
 
 const externalsAsFileUrls: Plugin = {
@@ -107,7 +130,7 @@ function describeThrown(e: unknown): string {
     ?.split("\n")
     .slice(1)
     .map((l) => l.trim())
-    .find((l) => !l.includes("node:internal") && !l.includes("/node_modules/") && !l.includes("data:text/javascript"));
-  const at = frame ? /((?:file:\/\/)?\/[^():]+:\d+:\d+)/.exec(frame)?.[1] : undefined;
+    .find((l) => !l.includes("node:internal") && !l.includes("/node_modules/") && !l.includes("/packages/compiler/dist/"));
+  const at = frame ? /((?:file:\/\/)?\/[^():]+:\d+:\d+|data:text\/javascript;base64,[A-Za-z0-9+/=]+:\d+:\d+)/.exec(frame)?.[1] : undefined;
   return at ? `${e.message} (at ${at.replace(/^file:\/\//, "")})` : e.message;
 }

@@ -61,8 +61,12 @@ export async function locatePaths(file: string, paths: readonly (readonly Proper
       // Later properties win, as at run time; look through spreads too.
       const props = node.getProperties().slice().reverse();
       for (const prop of props) {
-        if ((Node.isPropertyAssignment(prop) || Node.isShorthandPropertyAssignment(prop)) && nameOf(prop) === String(seg)) {
-          const value = Node.isPropertyAssignment(prop) ? prop.getInitializer() : prop.getNameNode();
+        if (Node.isPropertyAssignment(prop) && nameOf(prop) === String(seg)) {
+          const value = prop.getInitializer();
+          return { reportAt: prop, ...(value ? { value } : {}) };
+        }
+        if (Node.isShorthandPropertyAssignment(prop) && nameOf(prop) === String(seg)) {
+          const value = declaredValue(prop.getValueSymbol());
           return { reportAt: prop, ...(value ? { value } : {}) };
         }
         if (Node.isMethodDeclaration(prop) && nameOf(prop) === String(seg)) return { reportAt: prop };
@@ -101,12 +105,19 @@ export async function locatePaths(file: string, paths: readonly (readonly Proper
       return unwrap(body, depth + 1);
     }
     if (Node.isIdentifier(node)) {
-      const decl = node.getDefinitionNodes()[0];
-      if (decl && Node.isVariableDeclaration(decl)) return unwrap(decl.getInitializer(), depth + 1) ?? node;
-      if (decl && (Node.isFunctionDeclaration(decl) || Node.isShorthandPropertyAssignment(decl))) return unwrap(decl, depth + 1);
-      return node;
+      const value = declaredValue(node.getSymbol());
+      return value ? unwrap(value, depth + 1) : node;
     }
     return node;
+  }
+
+  /** The initializer (or function) a symbol stands for, following imports into other files. */
+  function declaredValue(symbol: ReturnType<TsNode["getSymbol"]>): TsNode | undefined {
+    const target = symbol?.isAlias() ? symbol.getAliasedSymbol() : symbol;
+    const decl = target?.getDeclarations()[0];
+    if (decl && Node.isVariableDeclaration(decl)) return decl.getInitializer();
+    if (decl && Node.isFunctionDeclaration(decl)) return decl;
+    return undefined;
   }
 
   function nameOf(prop: TsNode): string | undefined {

@@ -3,6 +3,7 @@
  * with its path; `todo()`-able fields report the real field's error, not "invalid union".
  */
 import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
+import { isTodo } from "@caja/dsl";
 import type { z } from "zod";
 
 export interface ConfigIssue {
@@ -24,9 +25,11 @@ function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Confi
   const path = [...prefix, ...issue.path];
   if (issue.code === "invalid_union") {
     // Fields that accept todo() are unions of the field and the marker: report the field's branch.
-    const branches = issue.errors.filter((branch) => !branch.some((i) => i.code === "custom" && i.message.includes("todo(")));
-    const chosen = branches[0] ?? issue.errors[0];
-    if (chosen && chosen.length > 0) return chosen.flatMap((i) => flatten(i, path));
+    const isTodoBranch = (branch: readonly z.core.$ZodIssue[]) => branch.some((i) => i.code === "custom" && i.message.includes("todo("));
+    if (issue.errors.some(isTodoBranch)) {
+      const chosen = issue.errors.find((branch) => !isTodoBranch(branch));
+      if (chosen && chosen.length > 0) return chosen.flatMap((i) => flatten(i, path));
+    }
   }
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({ path, key, message: issue.keys.length === 1 ? issue.message : messageFor(issue.message, key) }));
@@ -38,4 +41,24 @@ function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Confi
 /** Our unknown-key message lists each key; pick this key's part. */
 function messageFor(message: string, key: string): string {
   return message.split("; ").find((part) => part.includes(`"${key}"`)) ?? message;
+}
+
+export interface ConfigTodo {
+  /** Dot path of the undecided field, e.g. `defaults.alarms.emails`. */
+  readonly path: string;
+  readonly reason: string;
+  /** `file:line:col` of the `todo()` call. */
+  readonly site?: string;
+}
+
+/** Every `todo()` written in the config, in source order, whether or not a module uses it yet. */
+export function collectTodos(value: unknown, path: string[] = [], out: ConfigTodo[] = []): ConfigTodo[] {
+  if (isTodo(value)) {
+    out.push({ path: path.join("."), reason: value.reason, ...(value.site ? { site: value.site } : {}) });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => collectTodos(v, [...path.slice(0, -1), `${path.at(-1) ?? ""}[${i}]`], out));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) collectTodos(v, [...path, k], out);
+  }
+  return out;
 }

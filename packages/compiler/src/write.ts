@@ -27,6 +27,8 @@ export interface WriteOptions {
   readonly owns?: (path: string) => boolean;
   /** How long to wait for another compile's lock, in milliseconds. */
   readonly lockTimeoutMs?: number;
+  /** The file writer, replaceable so tests can inject a full or read-only disk. */
+  readonly writeFile?: (path: string, content: string) => Promise<void>;
 }
 
 export interface WriteResult {
@@ -64,15 +66,16 @@ async function commit(outDir: string, files: readonly EmittedFile[], options: Wr
   if (changed.length === 0 && stale.length === 0) return { written: [], removed: [], unchanged: files.length };
 
   const journal = join(outDir, JOURNAL_DIR);
+  const write = options.writeFile ?? ((path: string, content: string) => writeFile(path, content));
   try {
     await rm(journal, { recursive: true, force: true });
     for (const [i, file] of changed.entries()) {
       const staged = join(journal, "files", String(i));
       await mkdir(dirname(staged), { recursive: true });
-      await writeFile(staged, file.content);
+      await write(staged, file.content);
     }
     const entry: Journal = { write: changed.map((f, i) => ({ from: `files/${i}`, to: f.path })), remove: stale };
-    await writeFile(join(journal, "journal.json.tmp"), JSON.stringify(entry));
+    await write(join(journal, "journal.json.tmp"), JSON.stringify(entry));
     await rename(join(journal, "journal.json.tmp"), join(journal, "journal.json"));
   } catch (e) {
     await rm(journal, { recursive: true, force: true }).catch(() => {});

@@ -5,7 +5,7 @@
 import type { CajaConfig, EnvironmentConfig } from "./config.generated.js";
 
 export type { CajaConfig, EnvironmentConfig } from "./config.generated.js";
-export { todo, isTodo, type Todo } from "./todo.js";
+export { todo, isTodo, relocateTodo, type Todo } from "./todo.js";
 
 /** What a function-form config receives. */
 export interface ConfigContext {

@@ -52,6 +52,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: 
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
   return typeof value === "string" ? `"${value}"` : typeof value;
 }
 

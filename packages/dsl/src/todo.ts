@@ -29,6 +29,14 @@ export function todo(reason: string): Todo {
   return Object.freeze({ [TODO]: true as const, reason, ...(site ? { site } : {}) });
 }
 
+/**
+ * The same TODO at another site: the loader uses it to point sites at the `.ts` source.
+ * @internal
+ */
+export function relocateTodo(value: Todo, site: string): Todo {
+  return Object.freeze({ [TODO]: true as const, reason: value.reason, site });
+}
+
 export function isTodo(value: unknown): value is Todo {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[TODO] === true;
 }

@@ -62,7 +62,7 @@ export const SECRETS = contract({
   id: "secrets",
   title: "Application secrets",
   scope: "env",
-  outputs: ["jwt_secret_arn", "session_salt_secret_arn", "secrets_kms_key_arn"],
+  outputs: ["jwt_secret_arn", "session_salt_secret_arn"],
 });
 
 /** Phase 4: container registry. */
@@ -127,4 +127,12 @@ export const HARDENING = contract({
   title: "Autoscaling and cost allocation",
   scope: "env",
   outputs: ["scalable_target_resource_id", "scaling_policy_names"],
+});
+
+/** Phase 10, account-wide: activate the cost allocation tags (once per account, not per environment). */
+export const COST_ALLOCATION = contract({
+  id: "cost-allocation",
+  title: "Cost allocation tags",
+  scope: "global",
+  outputs: ["cost_allocation_tag_keys"],
 });

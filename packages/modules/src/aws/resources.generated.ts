@@ -10,11 +10,14 @@ export interface AwsResources {
   aws_appautoscaling_target: AwsAppautoscalingTarget;
   aws_ce_cost_allocation_tag: AwsCeCostAllocationTag;
   aws_cloudfront_distribution: AwsCloudfrontDistribution;
+  aws_cloudfront_function: AwsCloudfrontFunction;
   aws_cloudfront_origin_access_control: AwsCloudfrontOriginAccessControl;
   aws_cloudfront_response_headers_policy: AwsCloudfrontResponseHeadersPolicy;
   aws_cloudwatch_log_group: AwsCloudwatchLogGroup;
+  aws_cloudwatch_log_resource_policy: AwsCloudwatchLogResourcePolicy;
   aws_cloudwatch_metric_alarm: AwsCloudwatchMetricAlarm;
   aws_db_instance: AwsDbInstance;
+  aws_db_option_group: AwsDbOptionGroup;
   aws_db_parameter_group: AwsDbParameterGroup;
   aws_db_subnet_group: AwsDbSubnetGroup;
   aws_default_network_acl: AwsDefaultNetworkAcl;
@@ -22,7 +25,9 @@ export interface AwsResources {
   aws_default_security_group: AwsDefaultSecurityGroup;
   aws_dynamodb_table: AwsDynamodbTable;
   aws_ecr_lifecycle_policy: AwsEcrLifecyclePolicy;
+  aws_ecr_registry_scanning_configuration: AwsEcrRegistryScanningConfiguration;
   aws_ecr_repository: AwsEcrRepository;
+  aws_ecr_repository_policy: AwsEcrRepositoryPolicy;
   aws_ecs_cluster: AwsEcsCluster;
   aws_ecs_cluster_capacity_providers: AwsEcsClusterCapacityProviders;
   aws_ecs_service: AwsEcsService;
@@ -32,22 +37,29 @@ export interface AwsResources {
   aws_flow_log: AwsFlowLog;
   aws_iam_openid_connect_provider: AwsIamOpenidConnectProvider;
   aws_iam_policy: AwsIamPolicy;
+  aws_iam_policy_attachment: AwsIamPolicyAttachment;
   aws_iam_role: AwsIamRole;
+  aws_iam_role_policies_exclusive: AwsIamRolePoliciesExclusive;
   aws_iam_role_policy: AwsIamRolePolicy;
   aws_iam_role_policy_attachment: AwsIamRolePolicyAttachment;
   aws_internet_gateway: AwsInternetGateway;
   aws_kms_alias: AwsKmsAlias;
   aws_kms_key: AwsKmsKey;
+  aws_kms_key_policy: AwsKmsKeyPolicy;
   aws_lb: AwsLb;
   aws_lb_listener: AwsLbListener;
+  aws_lb_listener_certificate: AwsLbListenerCertificate;
+  aws_lb_listener_rule: AwsLbListenerRule;
   aws_lb_target_group: AwsLbTargetGroup;
   aws_nat_gateway: AwsNatGateway;
+  aws_network_acl_rule: AwsNetworkAclRule;
   aws_route: AwsRoute;
   aws_route53_record: AwsRoute53Record;
   aws_route53_zone: AwsRoute53Zone;
   aws_route_table: AwsRouteTable;
   aws_route_table_association: AwsRouteTableAssociation;
   aws_s3_bucket: AwsS3Bucket;
+  aws_s3_bucket_acl: AwsS3BucketAcl;
   aws_s3_bucket_lifecycle_configuration: AwsS3BucketLifecycleConfiguration;
   aws_s3_bucket_logging: AwsS3BucketLogging;
   aws_s3_bucket_ownership_controls: AwsS3BucketOwnershipControls;
@@ -56,10 +68,12 @@ export interface AwsResources {
   aws_s3_bucket_server_side_encryption_configuration: AwsS3BucketServerSideEncryptionConfiguration;
   aws_s3_bucket_versioning: AwsS3BucketVersioning;
   aws_secretsmanager_secret: AwsSecretsmanagerSecret;
+  aws_secretsmanager_secret_policy: AwsSecretsmanagerSecretPolicy;
   aws_security_group: AwsSecurityGroup;
   aws_sns_topic: AwsSnsTopic;
   aws_sns_topic_policy: AwsSnsTopicPolicy;
   aws_sns_topic_subscription: AwsSnsTopicSubscription;
+  aws_ssm_parameter: AwsSsmParameter;
   aws_subnet: AwsSubnet;
   aws_vpc: AwsVpc;
   aws_vpc_endpoint: AwsVpcEndpoint;
@@ -73,6 +87,11 @@ export interface AwsResources {
 export interface AwsDataSources {
   aws_availability_zones: DataAwsAvailabilityZones;
   aws_caller_identity: DataAwsCallerIdentity;
+  aws_cloudfront_cache_policy: DataAwsCloudfrontCachePolicy;
+  aws_cloudfront_origin_request_policy: DataAwsCloudfrontOriginRequestPolicy;
+  aws_ecr_authorization_token: DataAwsEcrAuthorizationToken;
+  aws_elb_service_account: DataAwsElbServiceAccount;
+  aws_iam_policy: DataAwsIamPolicy;
   aws_iam_policy_document: DataAwsIamPolicyDocument;
   aws_partition: DataAwsPartition;
   aws_region: DataAwsRegion;
@@ -590,6 +609,19 @@ export interface AwsCloudfrontDistribution_ViewerCertificate {
 }
 
 /**
+ * Arguments of `resource "aws_cloudfront_function"`.
+ */
+export interface AwsCloudfrontFunction {
+  code: string;
+  comment?: string;
+  id?: string;
+  key_value_store_associations?: string[] | string;
+  name: string;
+  publish?: boolean | string;
+  runtime: string;
+}
+
+/**
  * Arguments of `resource "aws_cloudfront_origin_access_control"`.
  */
 export interface AwsCloudfrontOriginAccessControl {
@@ -791,6 +823,15 @@ export interface AwsCloudwatchLogGroup {
 }
 
 /**
+ * Arguments of `resource "aws_cloudwatch_log_resource_policy"`.
+ */
+export interface AwsCloudwatchLogResourcePolicy {
+  id?: string;
+  policy_document: string;
+  policy_name: string;
+}
+
+/**
  * Arguments of `resource "aws_cloudwatch_metric_alarm"`.
  */
 export interface AwsCloudwatchMetricAlarm {
@@ -967,6 +1008,51 @@ export interface AwsDbInstance_Timeouts {
   create?: string;
   delete?: string;
   update?: string;
+}
+
+/**
+ * Arguments of `resource "aws_db_option_group"`.
+ */
+export interface AwsDbOptionGroup {
+  engine_name: string;
+  id?: string;
+  major_engine_version: string;
+  name?: string;
+  name_prefix?: string;
+  option_group_description?: string;
+  skip_destroy?: boolean | string;
+  tags?: {
+    [k: string]: string;
+  };
+  tags_all?: {
+    [k: string]: string;
+  };
+  /**
+   * Nested block (set).
+   */
+  option?: AwsDbOptionGroup_Option[] | AwsDbOptionGroup_Option;
+  /**
+   * Nested block (single).
+   */
+  timeouts?: AwsDbOptionGroup_Timeouts | [AwsDbOptionGroup_Timeouts];
+}
+export interface AwsDbOptionGroup_Option {
+  db_security_group_memberships?: string[] | string;
+  option_name: string;
+  port?: number | string;
+  version?: string;
+  vpc_security_group_memberships?: string[] | string;
+  /**
+   * Nested block (set).
+   */
+  option_settings?: AwsDbOptionGroup_Option_OptionSettings[] | AwsDbOptionGroup_Option_OptionSettings;
+}
+export interface AwsDbOptionGroup_Option_OptionSettings {
+  name: string;
+  value: string;
+}
+export interface AwsDbOptionGroup_Timeouts {
+  delete?: string;
 }
 
 /**
@@ -1299,6 +1385,31 @@ export interface AwsEcrLifecyclePolicy {
 }
 
 /**
+ * Arguments of `resource "aws_ecr_registry_scanning_configuration"`.
+ */
+export interface AwsEcrRegistryScanningConfiguration {
+  id?: string;
+  scan_type: string;
+  /**
+   * Nested block (set, max 100).
+   */
+  rule?: AwsEcrRegistryScanningConfiguration_Rule[] | AwsEcrRegistryScanningConfiguration_Rule;
+}
+export interface AwsEcrRegistryScanningConfiguration_Rule {
+  scan_frequency: string;
+  /**
+   * Nested block (set, min 1).
+   */
+  repository_filter:
+    | AwsEcrRegistryScanningConfiguration_Rule_RepositoryFilter[]
+    | AwsEcrRegistryScanningConfiguration_Rule_RepositoryFilter;
+}
+export interface AwsEcrRegistryScanningConfiguration_Rule_RepositoryFilter {
+  filter: string;
+  filter_type: string;
+}
+
+/**
  * Arguments of `resource "aws_ecr_repository"`.
  */
 export interface AwsEcrRepository {
@@ -1335,6 +1446,15 @@ export interface AwsEcrRepository_ImageScanningConfiguration {
 }
 export interface AwsEcrRepository_Timeouts {
   delete?: string;
+}
+
+/**
+ * Arguments of `resource "aws_ecr_repository_policy"`.
+ */
+export interface AwsEcrRepositoryPolicy {
+  id?: string;
+  policy: string;
+  repository: string;
 }
 
 /**
@@ -1923,6 +2043,18 @@ export interface AwsIamPolicy {
 }
 
 /**
+ * Arguments of `resource "aws_iam_policy_attachment"`.
+ */
+export interface AwsIamPolicyAttachment {
+  groups?: string[] | string;
+  id?: string;
+  name: string;
+  policy_arn: string;
+  roles?: string[] | string;
+  users?: string[] | string;
+}
+
+/**
  * Arguments of `resource "aws_iam_role"`.
  */
 export interface AwsIamRole {
@@ -1954,6 +2086,14 @@ export interface AwsIamRole {
 export interface AwsIamRole_InlinePolicy {
   name?: string;
   policy?: string;
+}
+
+/**
+ * Arguments of `resource "aws_iam_role_policies_exclusive"`.
+ */
+export interface AwsIamRolePoliciesExclusive {
+  policy_names: string[] | string;
+  role_name: string;
 }
 
 /**
@@ -2039,6 +2179,16 @@ export interface AwsKmsKey {
 }
 export interface AwsKmsKey_Timeouts {
   create?: string;
+}
+
+/**
+ * Arguments of `resource "aws_kms_key_policy"`.
+ */
+export interface AwsKmsKeyPolicy {
+  bypass_policy_lockout_safety_check?: boolean | string;
+  id?: string;
+  key_id: string;
+  policy: string;
 }
 
 /**
@@ -2274,6 +2424,167 @@ export interface AwsLbListener_Timeouts {
 }
 
 /**
+ * Arguments of `resource "aws_lb_listener_certificate"`.
+ */
+export interface AwsLbListenerCertificate {
+  certificate_arn: string;
+  id?: string;
+  listener_arn: string;
+}
+
+/**
+ * Arguments of `resource "aws_lb_listener_rule"`.
+ */
+export interface AwsLbListenerRule {
+  id?: string;
+  listener_arn: string;
+  priority?: number | string;
+  tags?: {
+    [k: string]: string;
+  };
+  tags_all?: {
+    [k: string]: string;
+  };
+  /**
+   * Nested block (list, min 1).
+   */
+  action: AwsLbListenerRule_Action[] | AwsLbListenerRule_Action;
+  /**
+   * Nested block (set, min 1).
+   */
+  condition: AwsLbListenerRule_Condition[] | AwsLbListenerRule_Condition;
+}
+export interface AwsLbListenerRule_Action {
+  order?: number | string;
+  target_group_arn?: string;
+  type: string;
+  /**
+   * Nested block (list, max 1).
+   */
+  authenticate_cognito?: AwsLbListenerRule_Action_AuthenticateCognito[] | AwsLbListenerRule_Action_AuthenticateCognito;
+  /**
+   * Nested block (list, max 1).
+   */
+  authenticate_oidc?: AwsLbListenerRule_Action_AuthenticateOidc[] | AwsLbListenerRule_Action_AuthenticateOidc;
+  /**
+   * Nested block (list, max 1).
+   */
+  fixed_response?: AwsLbListenerRule_Action_FixedResponse[] | AwsLbListenerRule_Action_FixedResponse;
+  /**
+   * Nested block (list, max 1).
+   */
+  forward?: AwsLbListenerRule_Action_Forward[] | AwsLbListenerRule_Action_Forward;
+  /**
+   * Nested block (list, max 1).
+   */
+  redirect?: AwsLbListenerRule_Action_Redirect[] | AwsLbListenerRule_Action_Redirect;
+}
+export interface AwsLbListenerRule_Action_AuthenticateCognito {
+  authentication_request_extra_params?: {
+    [k: string]: string;
+  };
+  on_unauthenticated_request?: string;
+  scope?: string;
+  session_cookie_name?: string;
+  session_timeout?: number | string;
+  user_pool_arn: string;
+  user_pool_client_id: string;
+  user_pool_domain: string;
+}
+export interface AwsLbListenerRule_Action_AuthenticateOidc {
+  authentication_request_extra_params?: {
+    [k: string]: string;
+  };
+  authorization_endpoint: string;
+  client_id: string;
+  client_secret: string;
+  issuer: string;
+  on_unauthenticated_request?: string;
+  scope?: string;
+  session_cookie_name?: string;
+  session_timeout?: number | string;
+  token_endpoint: string;
+  user_info_endpoint: string;
+}
+export interface AwsLbListenerRule_Action_FixedResponse {
+  content_type: string;
+  message_body?: string;
+  status_code?: string;
+}
+export interface AwsLbListenerRule_Action_Forward {
+  /**
+   * Nested block (list, max 1).
+   */
+  stickiness?: AwsLbListenerRule_Action_Forward_Stickiness[] | AwsLbListenerRule_Action_Forward_Stickiness;
+  /**
+   * Nested block (set, min 1, max 5).
+   */
+  target_group: AwsLbListenerRule_Action_Forward_TargetGroup[] | AwsLbListenerRule_Action_Forward_TargetGroup;
+}
+export interface AwsLbListenerRule_Action_Forward_Stickiness {
+  duration: number | string;
+  enabled?: boolean | string;
+}
+export interface AwsLbListenerRule_Action_Forward_TargetGroup {
+  arn: string;
+  weight?: number | string;
+}
+export interface AwsLbListenerRule_Action_Redirect {
+  host?: string;
+  path?: string;
+  port?: string;
+  protocol?: string;
+  query?: string;
+  status_code: string;
+}
+export interface AwsLbListenerRule_Condition {
+  /**
+   * Nested block (list, max 1).
+   */
+  host_header?: AwsLbListenerRule_Condition_HostHeader[] | AwsLbListenerRule_Condition_HostHeader;
+  /**
+   * Nested block (list, max 1).
+   */
+  http_header?: AwsLbListenerRule_Condition_HttpHeader[] | AwsLbListenerRule_Condition_HttpHeader;
+  /**
+   * Nested block (list, max 1).
+   */
+  http_request_method?: AwsLbListenerRule_Condition_HttpRequestMethod[] | AwsLbListenerRule_Condition_HttpRequestMethod;
+  /**
+   * Nested block (list, max 1).
+   */
+  path_pattern?: AwsLbListenerRule_Condition_PathPattern[] | AwsLbListenerRule_Condition_PathPattern;
+  /**
+   * Nested block (set).
+   */
+  query_string?: AwsLbListenerRule_Condition_QueryString[] | AwsLbListenerRule_Condition_QueryString;
+  /**
+   * Nested block (list, max 1).
+   */
+  source_ip?: AwsLbListenerRule_Condition_SourceIp[] | AwsLbListenerRule_Condition_SourceIp;
+}
+export interface AwsLbListenerRule_Condition_HostHeader {
+  values: string[] | string;
+}
+export interface AwsLbListenerRule_Condition_HttpHeader {
+  http_header_name: string;
+  values: string[] | string;
+}
+export interface AwsLbListenerRule_Condition_HttpRequestMethod {
+  values: string[] | string;
+}
+export interface AwsLbListenerRule_Condition_PathPattern {
+  values: string[] | string;
+}
+export interface AwsLbListenerRule_Condition_QueryString {
+  key?: string;
+  value: string;
+}
+export interface AwsLbListenerRule_Condition_SourceIp {
+  values: string[] | string;
+}
+
+/**
  * Arguments of `resource "aws_lb_target_group"`.
  */
 export interface AwsLbTargetGroup {
@@ -2395,6 +2706,24 @@ export interface AwsNatGateway_Timeouts {
   create?: string;
   delete?: string;
   update?: string;
+}
+
+/**
+ * Arguments of `resource "aws_network_acl_rule"`.
+ */
+export interface AwsNetworkAclRule {
+  cidr_block?: string;
+  egress?: boolean | string;
+  from_port?: number | string;
+  icmp_code?: number | string;
+  icmp_type?: number | string;
+  id?: string;
+  ipv6_cidr_block?: string;
+  network_acl_id: string;
+  protocol: string;
+  rule_action: string;
+  rule_number: number | string;
+  to_port?: number | string;
 }
 
 /**
@@ -2897,6 +3226,47 @@ export interface AwsS3Bucket_Website {
 }
 
 /**
+ * Arguments of `resource "aws_s3_bucket_acl"`.
+ */
+export interface AwsS3BucketAcl {
+  acl?: string;
+  bucket: string;
+  expected_bucket_owner?: string;
+  id?: string;
+  /**
+   * Nested block (list, max 1).
+   */
+  access_control_policy?: AwsS3BucketAcl_AccessControlPolicy[] | AwsS3BucketAcl_AccessControlPolicy;
+}
+export interface AwsS3BucketAcl_AccessControlPolicy {
+  /**
+   * Nested block (set).
+   */
+  grant?: AwsS3BucketAcl_AccessControlPolicy_Grant[] | AwsS3BucketAcl_AccessControlPolicy_Grant;
+  /**
+   * Nested block (list, min 1, max 1).
+   */
+  owner: AwsS3BucketAcl_AccessControlPolicy_Owner[] | AwsS3BucketAcl_AccessControlPolicy_Owner;
+}
+export interface AwsS3BucketAcl_AccessControlPolicy_Grant {
+  permission: string;
+  /**
+   * Nested block (list, max 1).
+   */
+  grantee?: AwsS3BucketAcl_AccessControlPolicy_Grant_Grantee[] | AwsS3BucketAcl_AccessControlPolicy_Grant_Grantee;
+}
+export interface AwsS3BucketAcl_AccessControlPolicy_Grant_Grantee {
+  email_address?: string;
+  id?: string;
+  type: string;
+  uri?: string;
+}
+export interface AwsS3BucketAcl_AccessControlPolicy_Owner {
+  display_name?: string;
+  id: string;
+}
+
+/**
  * Arguments of `resource "aws_s3_bucket_lifecycle_configuration"`.
  */
 export interface AwsS3BucketLifecycleConfiguration {
@@ -3167,6 +3537,16 @@ export interface AwsSecretsmanagerSecret_Replica {
 }
 
 /**
+ * Arguments of `resource "aws_secretsmanager_secret_policy"`.
+ */
+export interface AwsSecretsmanagerSecretPolicy {
+  block_public_policy?: boolean | string;
+  id?: string;
+  policy: string;
+  secret_arn: string;
+}
+
+/**
  * Arguments of `resource "aws_security_group"`.
  */
 export interface AwsSecurityGroup {
@@ -3284,6 +3664,32 @@ export interface AwsSnsTopicSubscription {
   replay_policy?: string;
   subscription_role_arn?: string;
   topic_arn: string;
+}
+
+/**
+ * Arguments of `resource "aws_ssm_parameter"`.
+ */
+export interface AwsSsmParameter {
+  allowed_pattern?: string;
+  arn?: string;
+  data_type?: string;
+  description?: string;
+  id?: string;
+  insecure_value?: string;
+  key_id?: string;
+  name: string;
+  overwrite?: boolean | string;
+  tags?: {
+    [k: string]: string;
+  };
+  tags_all?: {
+    [k: string]: string;
+  };
+  tier?: string;
+  type: string;
+  value?: string;
+  value_wo?: string;
+  value_wo_version?: number | string;
 }
 
 /**
@@ -3467,6 +3873,51 @@ export interface DataAwsAvailabilityZones_Timeouts {
  */
 export interface DataAwsCallerIdentity {
   id?: string;
+}
+
+/**
+ * Arguments of `data "aws_cloudfront_cache_policy"`.
+ */
+export interface DataAwsCloudfrontCachePolicy {
+  id?: string;
+  name?: string;
+}
+
+/**
+ * Arguments of `data "aws_cloudfront_origin_request_policy"`.
+ */
+export interface DataAwsCloudfrontOriginRequestPolicy {
+  id?: string;
+  name?: string;
+}
+
+/**
+ * Arguments of `data "aws_ecr_authorization_token"`.
+ */
+export interface DataAwsEcrAuthorizationToken {
+  id?: string;
+  registry_id?: string;
+}
+
+/**
+ * Arguments of `data "aws_elb_service_account"`.
+ */
+export interface DataAwsElbServiceAccount {
+  id?: string;
+  region?: string;
+}
+
+/**
+ * Arguments of `data "aws_iam_policy"`.
+ */
+export interface DataAwsIamPolicy {
+  arn?: string;
+  id?: string;
+  name?: string;
+  path_prefix?: string;
+  tags?: {
+    [k: string]: string;
+  };
 }
 
 /**

@@ -83,7 +83,8 @@ function renderString(value: string): string {
 
 /** Terraform reads `${` and `%{` in any JSON string as template syntax; literals must double them. */
 export function escapeLiteral(text: string): string {
-  return text.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  // A function replacement: in a replacement string "$$" would itself mean one "$".
+  return text.replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }
 
 /** A JSON document (an IAM policy, a container definition) as a Terraform string, with its references intact. */

@@ -40,8 +40,11 @@ export interface Lifecycle {
 }
 
 export interface ResourceOptions {
-  /** Resources that must exist first, beyond what the body's references imply. */
-  readonly dependsOn?: readonly Handle[];
+  /**
+   * Resources that must exist first, beyond what the body's references imply: handles, or
+   * attribute references read from another module (`aws_lb_listener.https.arn` waits for the listener).
+   */
+  readonly dependsOn?: readonly (Handle | string)[];
   readonly lifecycle?: Lifecycle;
   /** A provider alias declared with {@link RootBuilder.useProviderAlias}. */
   readonly provider?: string;

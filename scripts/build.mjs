@@ -17,8 +17,12 @@ const common = {
 await Promise.all([
   build({
     ...common,
-    entryPoints: ["packages/compiler/src/bin.ts"],
-    outfile: "packages/compiler/dist/cli.mjs",
+    // One module at start-up; what only some runs need (the provider schema) is a chunk loaded on demand.
+    entryPoints: { cli: "packages/compiler/src/bin.ts" },
+    outdir: "packages/compiler/dist",
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     // Loaded lazily, only to locate errors or edit config source, and esbuild ships a native binary.
     external: ["esbuild", "ts-morph"],
     minifySyntax: true,

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CajaConfigInput } from "@caja/dsl/schema";
+import { validateResourceBody } from "@caja/modules/validate";
 import { compileConfig, type Compiled } from "../packages/compiler/src/compile.js";
 import type { PhaseDef } from "../packages/compiler/src/phases.js";
 
@@ -25,7 +26,7 @@ export function configWith(patch: Partial<CajaConfigInput>): CajaConfigInput {
 }
 
 export function compileWith(config: unknown = baseConfig(), options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local" } = {}): Compiled {
-  return compileConfig(config, options);
+  return compileConfig(config, { ...options, validateBody: (type, body) => validateResourceBody("resource", type, body) });
 }
 
 /** The parsed `main.tf.json` of a root, e.g. `rootJson(c, "dev/20-network")`. */

@@ -75,7 +75,7 @@ describe("writing out/", () => {
     const result = await writeOutput(out, [file("a/main.tf.json"), file("manifest.json", "{\"v\":2}\n")], {
       previous: ["a/main.tf.json", "b/main.tf.json", "c/main.tf.json", "manifest.json"],
     });
-    expect(result.removed.sort()).toEqual(["b/main.tf.json", "c/main.tf.json"]);
+    expect([...result.removed].sort()).toEqual(["b/main.tf.json", "c/main.tf.json"]);
     expect(existsSync(join(out, "b"))).toBe(false);
     expect(readFileSync(join(out, "c/terraform.tfstate"), "utf8")).toBe("state");
     expect(existsSync(join(out, "c/main.tf.json"))).toBe(false);

@@ -9,7 +9,7 @@ import { emitRoots, manifestDocument, type EmittedFile } from "./emit.js";
 import { ConfigIssuesError, toDotPath, type LocatedIssue } from "./errors.js";
 import { stableStringify } from "./json.js";
 import { findConfigFile, loadConfig } from "./load.js";
-import { planRoots, type BackendMode, type Plan, type TodoUse } from "./plan.js";
+import { planRoots, type BackendMode, type BodyValidator, type Plan, type TodoUse } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import { collectTodos, validateConfig, type ConfigIssue, type ConfigTodo } from "./validate.js";
 import { MANIFEST, writeOutput, type WriteResult } from "./write.js";
@@ -53,7 +53,12 @@ export interface CompileResult extends Compiled {
 }
 
 /** Pure: a loaded config value to the files to write. Throws `ConfigIssuesError` (unlocated). */
-export function compileConfig(value: unknown, options: Pick<CompileOptions, "envs" | "backend" | "phases"> = {}): Compiled {
+export interface CompileConfigOptions extends Pick<CompileOptions, "envs" | "backend" | "phases"> {
+  /** Provider-schema check of escape-hatch bodies; required when the config uses `extend`. */
+  readonly validateBody?: BodyValidator;
+}
+
+export function compileConfig(value: unknown, options: CompileConfigOptions = {}): Compiled {
   const validation = validateConfig(value);
   if (!validation.ok) throw new ConfigIssuesError(validation.issues.map(unlocated));
   const { config } = validation;
@@ -61,11 +66,30 @@ export function compileConfig(value: unknown, options: Pick<CompileOptions, "env
   if (unknownEnvs.length > 0) {
     throw new ConfigIssuesError(unknownEnvs.map((e) => ({ path: "environments", message: `--env ${e}: no such environment (known: ${Object.keys(config.environments).join(", ")})` })));
   }
-  const plan = planRoots(config, { ...(options.backend ? { backend: options.backend } : {}), ...(options.phases ? { phases: options.phases } : {}) });
+  if (usesEscapeHatch(config) && !options.validateBody) throw new Error("internal: the config uses extend but no schema validator was given");
+  const plan = planRoots(config, {
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.phases ? { phases: options.phases } : {}),
+    ...(options.validateBody ? { validateBody: options.validateBody } : {}),
+  });
   if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message })));
   const files = emitRoots(plan, config);
   const manifest = { path: MANIFEST, content: stableStringify(manifestDocument(plan, [...files.map((f) => f.path), MANIFEST])) };
   return { config, plan, files: [...files, manifest], todos: reportTodos(collectTodos(value), plan.todos) };
+}
+
+export async function schemaValidator(): Promise<BodyValidator> {
+  const { validateResourceBody } = await import("@caja/modules/validate");
+  return (type, body) => validateResourceBody("resource", type, body);
+}
+
+function mentionsExtend(value: unknown): boolean {
+  const v = value as { extend?: unknown; defaults?: { extend?: unknown }; environments?: Record<string, { extend?: unknown }> };
+  return v.extend !== undefined || v.defaults?.extend !== undefined || Object.values(v.environments ?? {}).some((e) => e?.extend !== undefined);
+}
+
+function usesEscapeHatch(config: ResolvedConfig): boolean {
+  return Object.keys(config.extend).length > 0 || Object.values(config.environments).some((e) => Object.keys(e.extend).length > 0);
 }
 
 /** The whole pipeline from disk to disk. */
@@ -77,7 +101,9 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
 
   let compiled: Compiled;
   try {
-    compiled = compileConfig(loaded.value, options);
+    // The provider schema is a large module: load it only for configs that use the escape hatch.
+    const validateBody = mentionsExtend(loaded.value) ? await schemaValidator() : undefined;
+    compiled = compileConfig(loaded.value, { ...options, ...(validateBody ? { validateBody } : {}) });
   } catch (e) {
     if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);
     throw e;

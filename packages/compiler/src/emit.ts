@@ -80,8 +80,9 @@ function entryBody(entry: Entry): Record<string, unknown> {
   const body = render(entry.body) as Record<string, unknown>;
   if (options.forEach !== undefined) body.for_each = render(options.forEach);
   if (options.provider) body.provider = options.provider;
-  if (options.dependsOn?.length) body.depends_on = options.dependsOn.map(dependencyAddress);
-  if (options.lifecycle) body.lifecycle = options.lifecycle;
+  // An override may add depends_on / lifecycle of its own: combine them with the module's.
+  if (options.dependsOn?.length) body.depends_on = [...new Set([...options.dependsOn.map(dependencyAddress), ...((body.depends_on as string[]) ?? [])])];
+  if (options.lifecycle) body.lifecycle = { ...options.lifecycle, ...(body.lifecycle as object) };
   return body;
 }
 

@@ -32,7 +32,7 @@ export const PHASES: readonly PhaseDef[] = [
   },
   {
     id: "iam-oidc", number: 0.5, dir: "05-iam-oidc", title: "IAM OIDC and deployer roles", scope: "global",
-    modules: [], manualSteps: [],
+    modules: [MODULES.iamOidc], manualSteps: [],
     exitCriteria: "A GitHub Actions dry-run plan job assumes its deployer role (`sts:GetCallerIdentity` succeeds).",
   },
   {
@@ -42,42 +42,48 @@ export const PHASES: readonly PhaseDef[] = [
   },
   {
     id: "network", number: 2, dir: "20-network", title: "Core network and security", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.networking, MODULES.security], manualSteps: [],
     exitCriteria: "`terraform plan` is clean; the VPC is reachable.",
   },
   {
     id: "persistence", number: 3, dir: "30-persistence", title: "Persistence", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.rdsPostgres, MODULES.secrets], manualSteps: [],
     exitCriteria: "The database is available and its secret populated.",
   },
   {
     id: "platform", number: 4, dir: "40-platform", title: "Container platform", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.ecr, MODULES.ecsCluster], manualSteps: [],
     exitCriteria: "The cluster is empty but healthy; the repository exists.",
   },
   {
     id: "service", number: 5, dir: "50-service", title: "Runtime service and ALB", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.alb, MODULES.ecsService], manualSteps: [],
     exitCriteria: "The health check returns 200 at the ALB DNS name.",
   },
   {
     id: "static-site", number: 6, dir: "60-static-site", title: "Static hosting and CDN", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.staticSite], manualSteps: [],
     exitCriteria: "The CloudFront distribution is deployed.",
   },
   {
     id: "dns", number: 7, dir: "70-dns", title: "DNS application records", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.dns], manualSteps: [],
     exitCriteria: "`curl https://api.<namespace>.<root>/health` succeeds.",
   },
   {
     id: "observability", number: 8, dir: "80-observability", title: "Observability", scope: "env",
-    modules: [], manualSteps: ["Optionally confirm the SNS subscription e-mails."],
+    modules: [MODULES.observability], manualSteps: ["Optionally confirm the SNS subscription e-mails."],
     exitCriteria: "Alarms are in the OK state.",
   },
   {
     id: "hardening", number: 10, dir: "90-hardening", title: "Hardening", scope: "env",
-    modules: [], manualSteps: [],
+    modules: [MODULES.hardening], manualSteps: [],
     exitCriteria: "Scaling policies are active.",
+  },
+  {
+    // Cost allocation tags are account-wide: one root for the account, not one per environment.
+    id: "cost-allocation", number: 10, dir: "90-hardening", title: "Hardening: cost allocation tags", scope: "global",
+    modules: [MODULES.costAllocation], manualSteps: [],
+    exitCriteria: "The cost allocation tags show as active in the Billing console.",
   },
 ];

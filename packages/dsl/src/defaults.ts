@@ -61,3 +61,7 @@ export const ALARM_DEFAULTS = {
  * Other names get one derived from the name itself, so adding an environment never moves another.
  */
 export const KNOWN_CIDR_OCTETS: Readonly<Record<string, number>> = { dev: 10, staging: 20, prod: 30, sandbox: 40 };
+
+/** Phase ids a config may extend (`extend`), per scope. The compiler's phase table must match. */
+export const GLOBAL_PHASE_IDS = ["bootstrap", "iam-oidc", "domain", "cost-allocation"] as const;
+export const ENV_PHASE_IDS = ["network", "persistence", "platform", "service", "static-site", "dns", "observability", "hardening"] as const;

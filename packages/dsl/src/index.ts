@@ -28,10 +28,7 @@ export type ConfigExport = CajaConfig | Promise<CajaConfig> | ((ctx: ConfigConte
  *   environments: { dev: {}, staging: {}, prod: {} },
  * });
  */
-export function defineConfig(config: CajaConfig): CajaConfig;
-export function defineConfig(config: Promise<CajaConfig>): Promise<CajaConfig>;
-export function defineConfig(config: (ctx: ConfigContext) => CajaConfig | Promise<CajaConfig>): (ctx: ConfigContext) => CajaConfig | Promise<CajaConfig>;
-export function defineConfig(config: ConfigExport): ConfigExport {
+export function defineConfig<const T extends ConfigExport>(config: T): T {
   return config;
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { AWS_REGIONS, FARGATE_SIZES, LOG_RETENTION_DAYS, RDS_INSTANCE_CLASSES } from "./aws-values.js";
-import { ALARM_DEFAULTS, KNOWN_CIDR_OCTETS, TIER_DEFAULTS, TIERS, type Tier } from "./defaults.js";
+import { ALARM_DEFAULTS, ENV_PHASE_IDS, GLOBAL_PHASE_IDS, KNOWN_CIDR_OCTETS, TIER_DEFAULTS, TIERS, type Tier } from "./defaults.js";
 import { closest } from "./suggest.js";
 import { isTodo, type Todo } from "./todo.js";
 
@@ -70,6 +70,28 @@ const email = z.email({ error: (issue) => `"${String(issue.input)}" is not an em
 
 const resourceName = (what: string) =>
   z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `${what} must be lowercase letters, digits and "-", starting with a letter`);
+
+// ---------------------------------------------------------------------------------------------
+// The escape hatch: raw resources and overrides per phase, checked against the provider schema
+// at compile time (editor types come from the generated AWS resource types).
+
+const terraformLabel = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "must be a Terraform name (letters, digits, _ and -)");
+const extensionSchema = strict({
+  resources: z
+    .record(z.string().regex(/^aws_[a-z0-9_]+$/, "must be an AWS resource type such as aws_sns_topic"), z.record(terraformLabel, z.record(z.string(), z.unknown())))
+    .optional()
+    .meta({ description: "Extra resources for this root, by type then name. Values are Terraform JSON (`${...}` interpolates).", tsType: "RawResources" }),
+  overrides: z
+    .record(z.string().regex(/^aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$/, "must be a resource address such as aws_lb.main"), z.record(z.string(), z.unknown()))
+    .optional()
+    .meta({ description: "Attributes to change on generated resources, by address; deep-merged into the generated body.", tsType: "ResourceOverrides" }),
+}).meta({ description: "Raw resources and overrides for one phase's root: the escape hatch for what caja does not model yet." });
+
+function extendSchema(ids: readonly string[]) {
+  return strict(Object.fromEntries(ids.map((id) => [id, extensionSchema.optional()]))).meta({
+    description: "The escape hatch, per phase: raw resources and overrides of generated resources.",
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Per-environment settings. Every field is optional: a missing one takes the tier's default.
@@ -176,6 +198,7 @@ export const environmentSettingsSchema = strict({
   })
     .optional()
     .meta({ description: "CloudWatch alarms and who they notify (phase 8)." }),
+  extend: extendSchema(ENV_PHASE_IDS).optional(),
 });
 
 const environmentSchema = environmentSettingsSchema
@@ -271,6 +294,7 @@ const configInputSchema = strict({
       description: "Branch whose pushes apply the first environment.",
     }),
   }).meta({ description: "GitHub repository for OIDC deployer roles and the pipeline." }),
+  extend: extendSchema(GLOBAL_PHASE_IDS).optional(),
   defaults: environmentSettingsSchema.optional().meta({
     description: "Settings applied to every environment, over the tier defaults and under each environment's own.",
   }),
@@ -343,6 +367,14 @@ export interface ResolvedEnvironment {
   };
   /** The resource tags of this environment: the global set plus `Environment`. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Raw resources and overrides per phase id. */
+  readonly extend: Readonly<Record<string, Extension>>;
+}
+
+/** Raw resources (type → name → body) and overrides (address → partial body) for one root. */
+export interface Extension {
+  readonly resources?: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>>;
+  readonly overrides?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
 export interface ResolvedConfig {
@@ -372,6 +404,8 @@ export interface ResolvedConfig {
     readonly apiDomains: readonly string[];
   };
   readonly github: { readonly repository: string | Todo; readonly mainBranch: string };
+  /** Raw resources and overrides of the global roots, per phase id. */
+  readonly extend: Readonly<Record<string, Extension>>;
   readonly environments: Readonly<Record<string, ResolvedEnvironment>>;
 }
 
@@ -496,6 +530,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
       logs: s.logs as ResolvedEnvironment["logs"],
       alarms: s.alarms as ResolvedEnvironment["alarms"],
       tags: { ...globalTags, Environment: name },
+      extend: (s.extend ?? {}) as ResolvedEnvironment["extend"],
     };
   });
 
@@ -525,6 +560,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
       apiDomains: primaryName ? [`api.${base}`, ...listed.slice(1).map((e) => `api.${e}.${base}`)] : subdomainEnvs.map((e) => `api.${e}.${base}`),
     },
     github: raw.github,
+    extend: (raw.extend ?? {}) as ResolvedConfig["extend"],
     environments,
   };
 }

@@ -278,10 +278,11 @@ function freeStorageBytes(ctx: EnvContext, s: AlarmSettings): number | string {
     path: `environments.${env.name}.db.allocatedStorage`,
     type: "number",
     example: 20,
+    // The same variable, rule and message as the RDS module's, so one value satisfies both roots.
     validation: [
       {
-        condition: "var.db_allocated_storage >= 20 && var.db_allocated_storage <= 65536 && floor(var.db_allocated_storage) == var.db_allocated_storage",
-        error_message: "db_allocated_storage must be a whole number of GiB from 20 to 65536.",
+        condition: `var.db_allocated_storage >= 20 && var.db_allocated_storage <= ${env.db.maxAllocatedStorage}`,
+        error_message: `db_allocated_storage must be between 20 and ${env.db.maxAllocatedStorage} GiB (environments.${env.name}.db.maxAllocatedStorage).`,
       },
     ],
   }) as string;

@@ -48,7 +48,7 @@ export const secrets = defineModule(SECRETS, (ctx) => {
     });
     const arn = `arn:aws:secretsmanager:${region}:123456789012:secret:${name}-${s.suffix}`;
     root.overrideInTest(secret, { arn, id: arn });
-    root.output(s.output, { value: secret.attr("arn"), description: `ARN of the ${name} secret (${s.purpose.toLowerCase()}).`, example: arn });
+    root.output(s.output, { value: secret.attr("arn"), description: `ARN of the ${name} secret. ${s.purpose}.`, example: arn });
 
     root.assert(`${secret.address}.name == "${name}"`, `the ${s.component} secret is named ${name}`);
     root.assert(`${secret.address}.recovery_window_in_days == ${recoveryWindow}`, `a deleted ${s.component} secret is recoverable for ${recoveryWindow} days`);

@@ -91,3 +91,50 @@ export function escapeLiteral(text: string): string {
 export function jsonDocument(value: unknown): string {
   return JSON.stringify(value);
 }
+
+/**
+ * Read a value written as Terraform JSON (the escape hatch): `${...}` becomes an expression,
+ * `$${` and `%%{` the literal `${` and `%{`. Braces inside an expression are matched, quoted
+ * strings inside it are skipped, so `${jsonencode({a = "}"})}` stays one expression.
+ */
+export function fromTerraformJson(value: unknown): unknown {
+  if (typeof value === "string") return fromTerraformString(value);
+  if (Array.isArray(value)) return value.map(fromTerraformJson);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromTerraformJson(v)]));
+  return value;
+}
+
+function fromTerraformString(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    if ((text.startsWith("$${", i) || text.startsWith("%%{", i))) {
+      out += `${text[i]}{`;
+      i += 3;
+    } else if (text.startsWith("${", i)) {
+      const end = matchBrace(text, i + 2);
+      if (end < 0) return out + text.slice(i);
+      out += expr(text.slice(i + 2, end).trim());
+      i = end + 1;
+    } else {
+      out += text[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+function matchBrace(text: string, from: number): number {
+  let depth = 1;
+  let quote = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === '"') quote = false;
+    } else if (c === '"') quote = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i;
+  }
+  return -1;
+}

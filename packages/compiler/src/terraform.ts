@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 
@@ -45,7 +45,41 @@ export function findTerraform(explicit?: string): string | undefined {
 export async function terraformEnv(base: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
   const cache = base.TF_PLUGIN_CACHE_DIR || join(base.XDG_CACHE_HOME || join(homedir(), ".cache"), "caja", "terraform-plugins");
   await mkdir(cache, { recursive: true });
-  return { ...base, TF_PLUGIN_CACHE_DIR: cache, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" };
+  return {
+    ...base,
+    TF_PLUGIN_CACHE_DIR: cache,
+    // Roots checked here have no lock file yet; without this, Terraform >= 1.4 re-installs into the
+    // cache for each of them, and concurrent inits collide. With it, a filled cache is only linked.
+    TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: base.TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE ?? "true",
+    CHECKPOINT_DISABLE: "1",
+    TF_IN_AUTOMATION: "1",
+    TF_INPUT: "0",
+  };
+}
+
+/**
+ * Run `fn` holding a lock shared by every process using the plugin cache (test workers, parallel
+ * `caja test` runs), so two inits never write the cache at once.
+ */
+async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> {
+  const lock = join(env.TF_PLUGIN_CACHE_DIR!, ".caja-init.lock");
+  const started = Date.now();
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      // A holder that died leaves the lock behind: after two minutes it is stale.
+      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if (age > 120_000 || Date.now() - started > 600_000) await rm(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
 }
 
 export function runTerraform(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<TerraformRun> {
@@ -68,7 +102,7 @@ export async function checkRoot(bin: string, dir: string, env: NodeJS.ProcessEnv
   const started = performance.now();
   const done = (partial: Omit<RootCheck, "dir" | "ms">): RootCheck => ({ dir, ms: performance.now() - started, ...partial });
 
-  const init = await runTerraform(bin, ["init", "-backend=false", "-input=false", "-no-color"], dir, env);
+  const init = await withCacheLock(env, () => runTerraform(bin, ["init", "-backend=false", "-input=false", "-no-color"], dir, env));
   if (init.code !== 0) return done({ ok: false, failedStep: "init", detail: init.stderr || init.stdout, runsPassed: 0, protectedLeftovers: [] });
   const validate = await runTerraform(bin, ["validate", "-no-color"], dir, env);
   if (validate.code !== 0) return done({ ok: false, failedStep: "validate", detail: validate.stderr || validate.stdout, runsPassed: 0, protectedLeftovers: [] });

@@ -142,11 +142,12 @@ describe("usage", () => {
     expect(caja(repo, "--version")).toMatchObject({ code: 0, stdout: "0.1.0\n" });
     const help = caja(repo, "--help");
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("caja compile [--config FILE]");
+    expect(help.stdout).toContain("compile");
+    expect(caja(repo, "compile", "--help").stdout).toContain("caja compile [--config FILE]");
   });
 
   it.each([
-    [["frobnicate"], 'unknown command "frobnicate". Expected: compile.'],
+    [["frobnicate"], 'unknown command "frobnicate". Expected one of: compile'],
     [["compile", "--bogus"], "unknown option --bogus"],
     [["compile", "--out"], "--out expects a value"],
     [["compile", "--backend", "gcs"], '--backend expects s3 or local, got "gcs"'],

@@ -4,7 +4,31 @@
  * put integer-like keys ("443") first whatever order they were inserted in.
  */
 export function stableStringify(value: unknown): string {
-  return `${write(value, "")}\n`;
+  const ordered = { exotic: false };
+  const clone = sortedClone(value, ordered);
+  // Native stringify keeps our key order unless an object has integer-like keys; those rare
+  // documents (and keys outside the BMP, where UTF-16 order differs) take the slow writer.
+  return `${ordered.exotic ? write(value, "") : JSON.stringify(clone, null, 2)}\n`;
+}
+
+const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function sortedClone(value: unknown, flags: { exotic: boolean }): unknown {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortedClone(v, flags)));
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`internal: cannot write ${value} as JSON`);
+    return value;
+  }
+  const keys = Object.keys(value);
+  for (const k of keys) if (INTEGER_LIKE.test(k) || SURROGATE.test(k)) flags.exotic = true;
+  keys.sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = sortedClone(v, flags);
+  }
+  return out;
 }
 
 function write(value: unknown, indent: string): string {

@@ -323,10 +323,11 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
  * then environments in config order, so the manifest reads like the plan's phase table.
  */
 function applyOrder(roots: RootPlan[], phases: readonly PhaseDef[], envs: readonly ResolvedEnvironment[]): RootPlan[] {
-  const rank = (r: RootPlan) => [r.phase.number, r.scope === "global" ? -1 : envs.findIndex((e) => e.name === r.scope), phases.indexOf(r.phase)];
+  const envIndex = new Map(envs.map((e, i) => [e.name, i]));
+  const ranks = new Map(roots.map((r) => [r, [r.phase.number, r.scope === "global" ? -1 : envIndex.get(r.scope)!, phases.indexOf(r.phase)] as const]));
   const cmp = (a: RootPlan, b: RootPlan) => {
-    const ra = rank(a);
-    const rb = rank(b);
+    const ra = ranks.get(a)!;
+    const rb = ranks.get(b)!;
     for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
     return 0;
   };
@@ -334,17 +335,32 @@ function applyOrder(roots: RootPlan[], phases: readonly PhaseDef[], envs: readon
   const waiting = new Map(roots.map((r) => [r.id, [...r.dependsOn.keys()].filter((d) => byId.has(d)).length]));
   const dependents = new Map<string, RootPlan[]>();
   for (const r of roots) for (const d of r.dependsOn.keys()) if (byId.has(d)) dependents.set(d, [...(dependents.get(d) ?? []), r]);
+  // The ready set stays sorted by inserting each newly ready root at its place (binary search):
+  // re-sorting on every insert made planning quadratic at hundreds of roots.
   const ready = roots.filter((r) => waiting.get(r.id) === 0).sort(cmp);
+  const insert = (r: RootPlan) => {
+    let lo = 0;
+    let hi = ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(ready[mid]!, r) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    ready.splice(lo, 0, r);
+  };
   const out: RootPlan[] = [];
-  while (ready.length > 0) {
-    const next = ready.shift()!;
+  let head = 0;
+  while (head < ready.length) {
+    const next = ready[head++]!;
     out.push(next);
     for (const d of dependents.get(next.id) ?? []) {
       const left = waiting.get(d.id)! - 1;
       waiting.set(d.id, left);
       if (left === 0) {
-        ready.push(d);
-        ready.sort(cmp);
+        // Everything before `head` is already emitted; only the pending tail is kept ordered.
+        ready.splice(0, head);
+        head = 0;
+        insert(d);
       }
     }
   }

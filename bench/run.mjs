@@ -133,6 +133,16 @@ function scaleConfig(n) {
     domain: { root: "example.org", namespace: "app", environments: [] },
     github: { repository: "example/scale" },
     defaults: { alarms: { emails: ["oncall@example.org"] } },
+    policy: {
+      suppressions: [
+        { rule: "alb-internal", resource: "aws_lb.main", reason: "the API's public entry point" },
+        { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF deferred by the plan" },
+        { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF deferred by the plan" },
+        { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "redirect only" },
+        { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "redirect only" },
+        { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "no VPC endpoints" },
+      ],
+    },
     environments,
   };
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(repo, "packages/compiler/bin/caja.mjs");
@@ -37,6 +38,7 @@ export default defineConfig({
     alarms: { emails: todo("on-call list not decided") },
   },
   environments: { dev: {}, prod: {} },
+  policy: { suppressions: ${JSON.stringify(BY_DESIGN_SUPPRESSIONS)} },
 });
 `;
 

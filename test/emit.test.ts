@@ -18,7 +18,7 @@ describe("output is deterministic", () => {
   });
 
   it("writes every generated root with sorted keys", () => {
-    for (const f of compileWith().files) expect(stableStringify(JSON.parse(f.content))).toBe(f.content);
+    for (const f of compileWith().files.filter((f) => f.path.endsWith(".json"))) expect(stableStringify(JSON.parse(f.content))).toBe(f.content);
   });
 });
 

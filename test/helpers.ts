@@ -7,6 +7,10 @@ import { validateResourceBody } from "@caja/modules/validate";
 import { compileConfig, type Compiled } from "../packages/compiler/src/compile.js";
 import type { PhaseDef } from "../packages/compiler/src/phases.js";
 
+/** The findings the platform accepts by design (public ALB, its :80 redirect, WAF deferred, ECS egress). */
+export { BY_DESIGN_SUPPRESSIONS } from "../packages/compiler/src/policy/check.js";
+import { BY_DESIGN_SUPPRESSIONS } from "../packages/compiler/src/policy/check.js";
+
 /** A complete, valid config like the Caja platform's, without TODOs. */
 export function baseConfig(): CajaConfigInput {
   return {
@@ -16,6 +20,7 @@ export function baseConfig(): CajaConfigInput {
     domain: { root: "dbash.dev", namespace: "caja" },
     github: { repository: "dbash/caja" },
     defaults: { alarms: { emails: ["oncall@dbash.dev"] } },
+    policy: { suppressions: BY_DESIGN_SUPPRESSIONS.map((x) => ({ ...x })) },
     environments: { dev: {}, staging: {}, prod: {} },
   };
 }
@@ -25,7 +30,7 @@ export function configWith(patch: Partial<CajaConfigInput>): CajaConfigInput {
   return { ...baseConfig(), ...patch };
 }
 
-export function compileWith(config: unknown = baseConfig(), options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local" } = {}): Compiled {
+export function compileWith(config: unknown = baseConfig(), options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local"; enforcePolicies?: boolean } = {}): Compiled {
   return compileConfig(config, { ...options, validateBody: (type, body) => validateResourceBody("resource", type, body) });
 }
 

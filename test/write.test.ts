@@ -133,6 +133,55 @@ describe("writing out/", () => {
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
   });
 
+  it("fails clearly at the commit point too (journal.json cannot be written), leaving the previous output", async () => {
+    const out = join(tempDir("caja-fault-"), "out");
+    await writeOutput(out, [{ path: "a/main.tf.json", content: "old\n" }], { previous: [] });
+    const failing = async (path: string, content: string) => {
+      if (path.endsWith("journal.json.tmp")) throw Object.assign(new Error("ENOSPC: injected"), { code: "ENOSPC", path });
+      writeFileSync(path, content);
+    };
+    const attempt = writeOutput(out, [{ path: "a/main.tf.json", content: "new\n" }, { path: "b/main.tf.json", content: "new\n" }], { previous: ["a/main.tf.json"], writeFile: failing });
+    await expect(attempt).rejects.toThrow("no space left on the device. The previous output is unchanged.");
+    expect(readFileSync(join(out, "a/main.tf.json"), "utf8")).toBe("old\n");
+    expect(existsSync(join(out, "b"))).toBe(false);
+    expect(existsSync(join(out, JOURNAL_DIR))).toBe(false);
+  });
+
+  it("prunes what the manifest on disk lists, even when the caller read an older one (a compile that ran meanwhile)", async () => {
+    const out = join(tempDir("caja-race-"), "out");
+    const manifest = (...files: string[]) => ({ path: "manifest.json", content: `${JSON.stringify({ files: [...files, "manifest.json"] })}\n` });
+    await writeOutput(out, [{ path: "a.json", content: "a\n" }, manifest("a.json")], { previous: [] });
+    // Two compiles read that manifest; the first writes b.json in place of a.json...
+    await writeOutput(out, [{ path: "b.json", content: "b\n" }, manifest("b.json")], { previous: ["a.json", "manifest.json"] });
+    // ...then the second, with its stale list, must still remove b.json: else out/ would mix both.
+    await writeOutput(out, [{ path: "c.json", content: "c\n" }, manifest("c.json")], { previous: ["a.json", "manifest.json"] });
+    expect(snapshot(out)).toEqual({ "c.json": "c\n", "manifest.json": manifest("c.json").content });
+  });
+
+  it("serialises two writers in one process: the result is exactly one of them", async () => {
+    const out = join(tempDir("caja-together-"), "out");
+    const output = (tag: string, roots: string[]) => [
+      ...roots.map((r) => ({ path: `${r}/main.tf.json`, content: `${tag}\n` })),
+      { path: "manifest.json", content: `${JSON.stringify({ files: [...roots.map((r) => `${r}/main.tf.json`), "manifest.json"] })}\n` },
+    ];
+    const x = output("x", ["dev", "staging"]);
+    const y = output("y", ["dev", "qa"]);
+    await Promise.all([writeOutput(out, x, { previous: [] }), writeOutput(out, y, { previous: [] })]);
+    const files = snapshot(out);
+    const as = (o: typeof x) => Object.fromEntries(o.map((f) => [f.path, f.content]));
+    expect([as(x), as(y)]).toContainEqual(files);
+  });
+
+  it("cleans up what a killed compile left while taking the lock", async () => {
+    const out = join(tempDir("caja-lock-"), "out");
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, LOCK_FILE), "999999999 0123456789ab");
+    writeFileSync(join(out, `${LOCK_FILE}.999999999.0a1b2c3d`), "999999999 0a1b2c3d");
+    writeFileSync(join(out, `${LOCK_FILE}.stale.999999998.0a1b2c3d`), "999999997 0a1b2c3d");
+    await writeOutput(out, [{ path: "x.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
+    expect(readdirSync(out).sort()).toEqual(["x.json"]);
+  });
+
   it("waits for a compile that holds the lock, then fails naming it", async () => {
     const out = join(tempDir("caja-lock-"), "out");
     mkdirSync(out, { recursive: true });

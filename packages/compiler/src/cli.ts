@@ -16,6 +16,14 @@ interface Command {
 /** Every command, in the order `--help` lists them. */
 const COMMANDS: Readonly<Record<string, Command>> = {
   compile: { summary: "write out/<scope>/<NN-phase>/main.tf.json (+ tests), the manifest and docs", load: () => import("./commands/compile.js") },
+  check: { summary: "run the security gate over every root; --format sarif for GitHub code scanning", load: () => import("./commands/check.js") },
+  plan: { summary: "terraform init + plan each root of global, an environment or all, in apply order", load: () => import("./commands/plan.js") },
+  apply: { summary: "plan and apply each root in apply order, stopping at the first failure", load: () => import("./commands/apply.js") },
+  destroy: { summary: "destroy an environment's roots in reverse order (asks first; prod needs --allow-prod)", load: () => import("./commands/destroy.js") },
+  test: { summary: "validate and mock-apply every root offline (terraform test), in parallel", load: () => import("./commands/test.js") },
+  docs: { summary: "write only the reviewer docs (out/docs/); --check lists stale ones", load: () => import("./commands/docs.js") },
+  graph: { summary: "print the phase graph (--format mermaid|dot|json)", load: () => import("./commands/graph.js") },
+  init: { summary: "write a starter caja.config.ts here (--project, --domain, --region, --env)", load: () => import("./commands/init.js") },
 };
 
 function help(): string {

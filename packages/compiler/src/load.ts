@@ -1,18 +1,29 @@
 /**
  * Load stage: bundle `caja.config.ts` and its relative imports with esbuild, in memory, and
- * import the result from a `data:` URL, so nothing is written next to the user's files. Bare
+ * evaluate the result from a `data:` URL, so nothing is written next to the user's files. Bare
  * imports (`caja`, other packages) stay external, resolved from the config's folder to absolute
  * file URLs, exactly as Node would resolve them there.
+ *
+ * The config is user code: it runs in a worker thread with a time limit and a heap limit, so an
+ * endless loop, a promise that never settles, `process.exit()` or a runaway allocation ends in an
+ * error naming the file instead of a hung or killed compile. The worker starts before esbuild
+ * bundles, so its start-up overlaps the bundling and the success path stays fast.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { SHARE_ENV, Worker } from "node:worker_threads";
 import type { Message, Plugin } from "esbuild";
-import { isTodo, relocateTodo } from "@caja/dsl";
+import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
 import { ConfigLoadError } from "./errors.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
 
 export const DEFAULT_CONFIG_FILES = ["caja.config.ts", "caja.config.mts", "caja.config.js", "caja.config.mjs"] as const;
+
+/** How long a config may take to evaluate, unless `CAJA_LOAD_TIMEOUT_MS` or the option says otherwise. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
+/** Heap a config may use while it evaluates. */
+const DEFAULT_HEAP_MB = 512;
 
 export interface LoadedConfig {
   /** The absolute path of the config file. */
@@ -21,6 +32,13 @@ export interface LoadedConfig {
   readonly value: unknown;
   /** Every local file the config is built from (for caching and watching). */
   readonly dependencies: readonly string[];
+}
+
+export interface LoadOptions {
+  /** Milliseconds the config may take to evaluate (default: `CAJA_LOAD_TIMEOUT_MS`, else 10 s). */
+  readonly timeoutMs?: number;
+  /** Heap the config may use, in MB (default 512). */
+  readonly heapMb?: number;
 }
 
 export function findConfigFile(cwd: string, explicit?: string): string {
@@ -36,55 +54,211 @@ export function findConfigFile(cwd: string, explicit?: string): string {
   throw new ConfigLoadError(`no caja.config.ts in ${cwd}. Create one with \`npx caja init\`, or pass --config FILE.`);
 }
 
-export async function loadConfig(file: string, command = "compile"): Promise<LoadedConfig> {
-  const { build } = await import("esbuild");
-  const result = await build({
-    entryPoints: [file],
-    absWorkingDir: resolve(file, ".."),
-    bundle: true,
-    write: false,
-    metafile: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    sourcemap: "inline",
-    sourcesContent: false,
-    logLevel: "silent",
-    plugins: [externalsAsFileUrls],
-  }).catch((e: { errors?: Message[] }) => {
-    throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
-  });
-
-  const code = result.outputFiles[0]!.text;
-  const dir = resolve(file, "..");
-  const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(dir, p));
-  const map = inlineSourceMap(code);
-  const mapper = map ? new SourceMapper(map) : undefined;
-  /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
-  const toSource = (text: string) =>
-    text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (whole, line: string, col: string) => {
-      const pos = mapper?.original(Number(line), Number(col));
-      return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
+export async function loadConfig(file: string, command = "compile", options: LoadOptions = {}): Promise<LoadedConfig> {
+  const timeoutMs = options.timeoutMs ?? timeoutFromEnv();
+  const worker = new ConfigWorker(options.heapMb ?? DEFAULT_HEAP_MB);
+  try {
+    const { build } = await import("esbuild");
+    const result = await build({
+      entryPoints: [file],
+      absWorkingDir: resolve(file, ".."),
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      sourcemap: "inline",
+      sourcesContent: false,
+      logLevel: "silent",
+      plugins: [externalsAsFileUrls],
+    }).catch((e: { errors?: Message[] }) => {
+      throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
     });
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as { default?: unknown };
-  } catch (e) {
-    throw new ConfigLoadError(`${file}: the config threw while loading: ${toSource(describeThrown(e))}`);
+
+    const code = result.outputFiles[0]!.text;
+    const dir = resolve(file, "..");
+    const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(dir, p));
+    const map = inlineSourceMap(code);
+    const mapper = map ? new SourceMapper(map) : undefined;
+    /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
+    const toSource = (text: string) =>
+      text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (_whole, line: string, col: string) => {
+        const pos = mapper?.original(Number(line), Number(col));
+        return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
+      });
+
+    const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs);
+    switch (outcome.kind) {
+      case "value":
+        break;
+      case "threw": {
+        const message = toSource(describeThrown(outcome.error)).replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+/g, file);
+        // The bundle runs from a data: URL, which has no folder: a relative import computed at run time cannot resolve.
+        const hint = /Failed to resolve module specifier "\.\.?\//.test(message) ? ` (import relative files statically, \`import x from "./file"\`, so caja bundles them)` : "";
+        throw new ConfigLoadError(`${file}: the config ${outcome.stage === "import" ? "threw while loading" : "function threw"}: ${message}${hint}`);
+      }
+      case "no-default":
+        throw new ConfigLoadError(`${file} must \`export default defineConfig({...})\``);
+      case "timeout":
+        throw new ConfigLoadError(
+          `${file}: the config did not finish evaluating within ${seconds(timeoutMs)} (an endless loop, or a promise that never settles?). ` +
+            `Set CAJA_LOAD_TIMEOUT_MS to allow longer.`,
+        );
+      case "exited":
+        throw new ConfigLoadError(
+          outcome.code === 0
+            ? `${file}: the config stopped without producing its value: it awaits a promise that can never settle (or calls process.exit(0))`
+            : `${file}: the config ended the process (process.exit(${outcome.code})) while loading`,
+        );
+      case "crashed":
+        throw new ConfigLoadError(`${file}: the config could not be evaluated: ${outcome.message}`);
+      default:
+        assertNever(outcome);
+    }
+    const value = decode(outcome.value);
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new ConfigLoadError(`${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`);
+    }
+    relocateTodos(value, toSource);
+    return { file, value, dependencies };
+  } finally {
+    worker.dispose();
   }
-  if (!("default" in mod)) throw new ConfigLoadError(`${file} must \`export default defineConfig({...})\``);
-  let value = mod.default;
+}
+
+function timeoutFromEnv(): number {
+  const raw = process.env.CAJA_LOAD_TIMEOUT_MS;
+  const ms = raw === undefined || raw === "" ? NaN : Number(raw);
+  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_LOAD_TIMEOUT_MS;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+// -----------------------------------------------------------------------------------------------
+// The worker the config runs in
+
+type Outcome =
+  | { readonly kind: "value"; readonly value: unknown }
+  | { readonly kind: "threw"; readonly stage: "import" | "call"; readonly error: ThrownError }
+  | { readonly kind: "no-default" }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "exited"; readonly code: number }
+  | { readonly kind: "crashed"; readonly message: string };
+
+interface ThrownError {
+  readonly message: string;
+  readonly stack?: string;
+  readonly isError: boolean;
+}
+
+/** Marks values structured clone cannot carry (todo markers, functions, symbols) across the thread. */
+const TAG = "\u0000caja";
+
+/**
+ * Runs in the worker (CommonJS, evaluated from a string, so the built CLI needs no extra file):
+ * imports the bundle, calls the function form, and posts the value back, encoded.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const TAG = ${JSON.stringify(TAG)};
+const TODO = Symbol.for("caja.todo");
+const PASS = [Date, RegExp, Map, Set, ArrayBuffer];
+function encode(value, seen) {
+  if (typeof value === "function") return { [TAG]: "function", name: value.name };
+  if (typeof value === "symbol") return { [TAG]: "symbol", name: String(value.description) };
+  if (typeof value !== "object" || value === null) return value;
+  if (value[TODO] === true) return { [TAG]: "todo", reason: value.reason, site: value.site };
+  if (PASS.some((C) => value instanceof C) || ArrayBuffer.isView(value)) return value;
+  if (seen.has(value)) return seen.get(value);
+  const out = Array.isArray(value) ? [] : {};
+  seen.set(value, out);
+  if (Array.isArray(value)) for (const v of value) out.push(encode(v, seen));
+  else for (const key of Object.keys(value)) out[key] = encode(value[key], seen);
+  return out;
+}
+function thrown(e) {
+  return e instanceof Error ? { message: String(e.message), stack: String(e.stack), isError: true } : { message: String(e), isError: false };
+}
+// Start the module loader while the main thread bundles: the config's import is then quicker.
+const warm = import("data:text/javascript,export default 0").catch(() => {});
+parentPort.once("message", async ({ url, command }) => {
+  let stage = "import";
   try {
-    if (typeof value === "function") value = await (value as (ctx: { command: string }) => unknown)({ command });
+    await warm;
+    const mod = await import(url);
+    if (!("default" in mod)) return parentPort.postMessage({ kind: "no-default" });
+    stage = "call";
+    let value = mod.default;
+    if (typeof value === "function") value = await value({ command });
     value = await value;
+    parentPort.postMessage({ kind: "value", value: encode(value, new Map()) });
   } catch (e) {
-    throw new ConfigLoadError(`${file}: the config function threw: ${toSource(describeThrown(e))}`);
+    parentPort.postMessage({ kind: "threw", stage, error: thrown(e) });
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigLoadError(`${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`);
+});
+`;
+
+class ConfigWorker {
+  private readonly worker: Worker;
+  private readonly settled: Promise<Outcome>;
+  private resolve!: (outcome: Outcome) => void;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(heapMb: number) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, env: SHARE_ENV, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    this.settled = new Promise<Outcome>((resolve) => (this.resolve = resolve));
+    this.worker.on("message", (outcome: Outcome) => this.resolve(outcome));
+    this.worker.on("error", (e: Error & { code?: string }) =>
+      this.resolve({
+        kind: "crashed",
+        message: e.code === "ERR_WORKER_OUT_OF_MEMORY" ? `it used more than ${heapMb} MB of memory (an endless loop that allocates?)` : e.message,
+      }),
+    );
+    this.worker.on("exit", (code) => this.resolve({ kind: "exited", code }));
   }
-  relocateTodos(value, toSource);
-  return { file, value, dependencies };
+
+  evaluate(url: string, command: string, timeoutMs: number): Promise<Outcome> {
+    this.timer = setTimeout(() => this.resolve({ kind: "timeout" }), timeoutMs);
+    this.worker.postMessage({ url, command });
+    return this.settled;
+  }
+
+  /** Stops the worker (interrupting a loop) without waiting for it. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.worker.removeAllListeners("exit");
+    void this.worker.terminate();
+  }
+}
+
+/** Rebuilds what the worker encoded: todo markers, and functions or symbols as stand-ins the schema reports. */
+function decode(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  const tagged = (value as Record<string, unknown>)[TAG];
+  if (tagged === "todo") {
+    const { reason, site } = value as { reason: string; site?: string };
+    return site ? relocateTodo({ reason } as Todo, site) : Object.freeze({ [Symbol.for("caja.todo")]: true, reason });
+  }
+  if (tagged === "function") {
+    const name = String((value as { name?: unknown }).name ?? "");
+    return { [name || "anonymous"]: function () {} }[name || "anonymous"];
+  }
+  if (tagged === "symbol") return Symbol(String((value as { name?: unknown }).name));
+  if (Object.getPrototypeOf(value) !== Object.prototype && !Array.isArray(value)) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const v of value) out.push(decode(v, seen));
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const [k, v] of Object.entries(value)) out[k] = decode(v, seen);
+  return out;
 }
 
 /** Point every `todo()` site at the source instead of the in-memory bundle. */
@@ -117,15 +291,15 @@ const externalsAsFileUrls: Plugin = {
 
 /** `file:line:col: message` for each esbuild error, as editors and terminals link them. */
 function formatMessages(messages: readonly Message[], fallback: unknown): string {
-  if (messages.length === 0) return describeThrown(fallback);
+  if (messages.length === 0) return fallback instanceof Error ? fallback.message : String(fallback);
   return messages
     .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text))
     .join("\n");
 }
 
-/** The error's message and the first stack frame in the user's code (already source-mapped). */
-function describeThrown(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
+/** The error's message and the first stack frame in the user's code (source-mapped by the caller). */
+function describeThrown(e: ThrownError): string {
+  if (!e.isError) return e.message;
   const frame = e.stack
     ?.split("\n")
     .slice(1)
@@ -133,4 +307,8 @@ function describeThrown(e: unknown): string {
     .find((l) => !l.includes("node:internal") && !l.includes("/node_modules/") && !l.includes("/packages/compiler/dist/"));
   const at = frame ? /((?:file:\/\/)?\/[^():]+:\d+:\d+|data:text\/javascript;base64,[A-Za-z0-9+/=]+:\d+:\d+)/.exec(frame)?.[1] : undefined;
   return at ? `${e.message} (at ${at.replace(/^file:\/\//, "")})` : e.message;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`internal: unexpected ${JSON.stringify(value)}`);
 }

@@ -61,7 +61,7 @@ export async function terraformEnv(base: NodeJS.ProcessEnv = process.env): Promi
  * Run `fn` holding a lock shared by every process using the plugin cache (test workers, parallel
  * `caja test` runs), so two inits never write the cache at once.
  */
-async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> {
+export async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> {
   const lock = join(env.TF_PLUGIN_CACHE_DIR!, ".caja-init.lock");
   const started = Date.now();
   for (;;) {
@@ -170,16 +170,22 @@ async function preventDestroyAddresses(dir: string): Promise<Set<string>> {
 }
 
 /** Check many roots: the first alone (fills the plugin cache), the rest `concurrency` at a time. */
-export async function checkRoots(bin: string, dirs: readonly string[], options: { concurrency?: number; env?: NodeJS.ProcessEnv; onDone?: (r: RootCheck) => void } = {}): Promise<RootCheck[]> {
+export async function checkRoots(
+  bin: string,
+  dirs: readonly string[],
+  options: { concurrency?: number; env?: NodeJS.ProcessEnv; onStart?: (dir: string) => void; onDone?: (r: RootCheck) => void } = {},
+): Promise<RootCheck[]> {
   const env = await terraformEnv(options.env);
   const results: RootCheck[] = new Array(dirs.length);
   if (dirs.length === 0) return results;
+  options.onStart?.(dirs[0]!);
   results[0] = await checkRoot(bin, dirs[0]!, env);
   options.onDone?.(results[0]);
   let next = 1;
   const worker = async () => {
     while (next < dirs.length) {
       const i = next++;
+      options.onStart?.(dirs[i]!);
       results[i] = await checkRoot(bin, dirs[i]!, env);
       options.onDone?.(results[i]!);
     }

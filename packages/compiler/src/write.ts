@@ -2,17 +2,22 @@
  * Write stage: put emitted files under `out/` so that a failed or killed compile never leaves a
  * mix of old and new output.
  *
- * 1. Take `out/.caja-lock` (a second compile waits, then fails naming the holder).
+ * 1. Take `out/.caja-lock` (a second compile waits, then fails naming the holder). The lock file
+ *    appears with its holder's pid already in it (written aside, then hard-linked into place), so a
+ *    waiting compile never mistakes a lock being taken for an abandoned one.
  * 2. Finish or discard what an interrupted earlier write left in `out/.caja-journal/`.
- * 3. Stage every changed file in the journal, then write `journal.json`: the commit point.
- *    A kill before it leaves `out/` as it was; a kill after it is rolled forward by the next run.
+ * 3. Read the manifest now on disk (under the lock: another compile may have written since the
+ *    caller read it) for the files to prune, stage every changed file in the journal, then write
+ *    `journal.json`: the commit point. A kill before it leaves `out/` as it was; a kill after it
+ *    is rolled forward by the next run, before it writes anything.
  * 4. Move staged files into place (same-filesystem renames) and delete generated files that are
  *    no longer generated. Files caja did not generate (`.terraform/`, state, lock files, a user's
  *    own) are never touched: caja only deletes paths listed in its previous manifest.
  *
  * Unchanged files are not rewritten, so a second compile of the same input writes nothing.
  */
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import type { EmittedFile } from "./emit.js";
 
@@ -46,10 +51,22 @@ export async function writeOutput(outDir: string, files: readonly EmittedFile[],
   });
   const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
   try {
-    await recover(outDir);
-    return await commit(outDir, files, options);
+    await recover(outDir).catch((e) => {
+      throw new WriteError(`cannot finish the interrupted write in ${join(outDir, JOURNAL_DIR)}: ${reason(e)}. Fix that, then run caja compile again.`);
+    });
+    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...(await manifestFiles(outDir))])] });
   } finally {
     await release();
+  }
+}
+
+/** The files the manifest on disk lists (what the last completed write generated). */
+async function manifestFiles(outDir: string): Promise<string[]> {
+  try {
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
+    return Array.isArray(manifest.files) ? manifest.files.filter((f): f is string => typeof f === "string") : [];
+  } catch {
+    return [];
   }
 }
 
@@ -81,7 +98,12 @@ async function commit(outDir: string, files: readonly EmittedFile[], options: Wr
     await rm(journal, { recursive: true, force: true }).catch(() => {});
     throw new WriteError(`cannot write ${outDir}: ${reason(e)}. The previous output is unchanged.`);
   }
-  await apply(outDir);
+  await apply(outDir).catch((e) => {
+    throw new WriteError(
+      `cannot write ${outDir}: ${reason(e)}. The write was interrupted after its commit point; ` +
+        `the next caja compile finishes it from ${join(outDir, JOURNAL_DIR)} before writing anything else.`,
+    );
+  });
   return { written: changed.map((f) => f.path), removed: stale, unchanged: files.length - changed.length };
 }
 
@@ -110,8 +132,23 @@ async function apply(outDir: string): Promise<void> {
   await rm(journalDir, { recursive: true, force: true });
 }
 
+/**
+ * What the next compile does first, for readers that must not see a half-applied write (and for
+ * tests): under the lock, finish or discard an interrupted write. Afterwards `out/` holds exactly
+ * one compile's output.
+ */
+export async function recoverOutput(outDir: string, options: Pick<WriteOptions, "lockTimeoutMs"> = {}): Promise<void> {
+  const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
+  try {
+    await recover(outDir);
+  } finally {
+    await release();
+  }
+}
+
 /** Finish a committed journal; discard an uncommitted one (its staging never reached `out/`). */
 async function recover(outDir: string): Promise<void> {
+  await removeAbandonedLockFiles(outDir);
   const journalDir = join(outDir, JOURNAL_DIR);
   const committed = await readFile(join(journalDir, "journal.json"), "utf8").then(
     () => true,
@@ -119,6 +156,14 @@ async function recover(outDir: string): Promise<void> {
   );
   if (committed) await apply(outDir);
   else await rm(journalDir, { recursive: true, force: true });
+}
+
+/** Lock files a killed compile left aside while taking the lock (`.caja-lock.<pid>.<hex>`). */
+async function removeAbandonedLockFiles(outDir: string): Promise<void> {
+  for (const name of await readdir(outDir).catch(() => [] as string[])) {
+    const m = /^\.caja-lock\.(?:stale\.)?(\d+)\.[0-9a-f]+$/.exec(name);
+    if (m && !alive(Number(m[1]))) await rm(join(outDir, name), { recursive: true, force: true }).catch(() => {});
+  }
 }
 
 /** Remove directories left empty by pruning, up to (not including) `outDir`. Never non-empty ones. */
@@ -138,21 +183,23 @@ function isSafeRelative(path: string): boolean {
 
 async function lock(outDir: string, timeoutMs: number): Promise<() => Promise<void>> {
   const path = join(outDir, LOCK_FILE);
+  const mine = `${process.pid} ${randomBytes(6).toString("hex")}`;
   const started = Date.now();
+  let takeovers = 0;
   for (;;) {
-    try {
-      const handle = await open(path, "wx");
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => unlink(path).catch(() => {});
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST") throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
+    if (await tryCreate(path, mine, outDir)) {
+      // Release only our own lock: a lock that was taken over is someone else's now.
+      return async () => {
+        if ((await readFile(path, "utf8").catch(() => "")) === mine) await unlink(path).catch(() => {});
+      };
     }
-    const holder = Number((await readFile(path, "utf8").catch(() => "")).trim());
+    const held = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : ""));
+    if (held === undefined) continue; // released between our attempt and the read
+    const holder = Number(held.split(" ")[0]);
     if (!holder || !alive(holder)) {
       // The holder died (kill -9) without releasing: the lock is stale.
-      await unlink(path).catch(() => {});
+      if (++takeovers > 20) throw new WriteError(`cannot take over the abandoned lock ${path}; remove it and run caja compile again`);
+      await takeOver(path, held);
       continue;
     }
     if (Date.now() - started > timeoutMs) {
@@ -160,6 +207,56 @@ async function lock(outDir: string, timeoutMs: number): Promise<() => Promise<vo
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Create the lock with its content in one step: write it aside, then hard-link it into place (a
+ * link fails if the name exists, like `open(wx)`, but the file is never seen empty). Where hard
+ * links are not supported, fall back to `open(wx)`.
+ */
+async function tryCreate(path: string, content: string, outDir: string): Promise<boolean> {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    await writeFile(aside, content, { flag: "wx" });
+  } catch (e) {
+    throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
+  }
+  try {
+    await link(aside, path);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
+    try {
+      const handle = await open(path, "wx");
+      await handle.writeFile(content);
+      await handle.close();
+      return true;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw new WriteError(`cannot lock ${outDir}: ${reason(e2)}`);
+    }
+  } finally {
+    await unlink(aside).catch(() => {});
+  }
+}
+
+/**
+ * Remove a stale lock without racing another compile doing the same: move it aside atomically,
+ * and if what was moved is not the stale lock we saw (another compile took the lock in between),
+ * put it back.
+ */
+async function takeOver(path: string, stale: string): Promise<void> {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // already gone: someone else took it over
+  }
+  const moved = await readFile(aside, "utf8").catch(() => stale);
+  if (moved !== stale) await link(aside, path).catch(() => {});
+  await rm(aside, { recursive: true, force: true }).catch(() => {});
 }
 
 function alive(pid: number): boolean {

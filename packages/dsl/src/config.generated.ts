@@ -212,6 +212,38 @@ export interface CajaConfig {
       overrides?: ResourceOverrides;
     };
   };
+  /**
+   * The security gate that `caja compile` and `caja check` run over every generated root.
+   * @default {}
+   */
+  policy?: {
+    /**
+     * Security-gate findings accepted on purpose, each for one rule and one resource, with the reason.
+     * @default []
+     *
+     * @maxItems 500
+     *
+     * Items: One accepted finding.
+     */
+    suppressions?: {
+      /**
+       * The rule's id, as `caja check` prints it.
+       */
+      rule: string;
+      /**
+       * The resource: its address in every root that has it (`aws_lb.main`), or in one root (`prod/50-service/aws_lb.main`).
+       */
+      resource: string;
+      /**
+       * Why the finding is accepted: reviewers read it in the SARIF report and in out/docs.
+       */
+      reason: string;
+      /**
+       * Last day the suppression holds (YYYY-MM-DD). After it the compile fails until the finding is fixed or the suppression renewed.
+       */
+      expires?: string;
+    }[];
+  };
   defaults?: EnvironmentSettings;
   /**
    * Environments by name, in apply order.

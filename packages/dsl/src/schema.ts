@@ -66,7 +66,7 @@ const domainName = z
 
 const cidrBlock = z.string().refine(isCidr, "must be an IPv4 CIDR block from /16 to /24 such as 10.10.0.0/16");
 
-const email = z.email({ error: (issue) => `"${String(issue.input)}" is not an email address` });
+const email = z.email({ error: (issue) => (typeof issue.input === "string" ? `"${issue.input}" is not an email address` : `expected an email address, got ${describe(issue.input)}`) });
 
 const resourceName = (what: string) =>
   z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `${what} must be lowercase letters, digits and "-", starting with a letter`);
@@ -92,6 +92,36 @@ function extendSchema(ids: readonly string[]) {
     description: "The escape hatch, per phase: raw resources and overrides of generated resources.",
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Security-gate suppressions: a finding of one rule on one resource, accepted with a reason.
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date written YYYY-MM-DD")
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "is not a calendar date");
+
+const suppressionSchema = strict({
+  rule: z
+    .string()
+    .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "must be a rule id such as alb-internal (see the rules table in the README)")
+    .meta({ description: "The rule's id, as `caja check` prints it.", examples: ["alb-internal"] }),
+  resource: z
+    .string()
+    .regex(
+      /^(?:[a-z0-9-]+\/[0-9]{2}-[a-z0-9-]+\/)?aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$/,
+      "must be a resource address such as aws_lb.main (every root that has it) or prod/50-service/aws_lb.main (one root)",
+    )
+    .meta({
+      description: "The resource: its address in every root that has it (`aws_lb.main`), or in one root (`prod/50-service/aws_lb.main`).",
+      examples: ["aws_lb.main", "prod/50-service/aws_lb.main"],
+    }),
+  reason: z.string().trim().min(1, "give the reason this finding is accepted").max(1000).meta({ description: "Why the finding is accepted: reviewers read it in the SARIF report and in out/docs." }),
+  expires: isoDate.optional().meta({
+    description: "Last day the suppression holds (YYYY-MM-DD). After it the compile fails until the finding is fixed or the suppression renewed.",
+    examples: ["2026-12-31"],
+  }),
+}).meta({ description: "One accepted finding." });
 
 // ---------------------------------------------------------------------------------------------
 // Per-environment settings. Every field is optional: a missing one takes the tier's default.
@@ -295,6 +325,15 @@ const configInputSchema = strict({
     }),
   }).meta({ description: "GitHub repository for OIDC deployer roles and the pipeline." }),
   extend: extendSchema(GLOBAL_PHASE_IDS).optional(),
+  policy: strict({
+    suppressions: z
+      .array(suppressionSchema)
+      .max(500)
+      .default([])
+      .meta({ description: "Security-gate findings accepted on purpose, each for one rule and one resource, with the reason." }),
+  })
+    .prefault({})
+    .meta({ description: "The security gate that `caja compile` and `caja check` run over every generated root." }),
   defaults: environmentSettingsSchema.optional().meta({
     description: "Settings applied to every environment, over the tier defaults and under each environment's own.",
   }),
@@ -371,6 +410,17 @@ export interface ResolvedEnvironment {
   readonly extend: Readonly<Record<string, Extension>>;
 }
 
+/** A security-gate finding accepted on purpose (`policy.suppressions[i]`). */
+export interface Suppression {
+  /** Rule id, e.g. `alb-internal`. */
+  readonly rule: string;
+  /** `aws_lb.main` (every root that has it) or `prod/50-service/aws_lb.main` (one root). */
+  readonly resource: string;
+  readonly reason: string;
+  /** `YYYY-MM-DD`: the last day it holds. */
+  readonly expires?: string;
+}
+
 /** Raw resources (type → name → body) and overrides (address → partial body) for one root. */
 export interface Extension {
   readonly resources?: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>>;
@@ -404,6 +454,8 @@ export interface ResolvedConfig {
     readonly apiDomains: readonly string[];
   };
   readonly github: { readonly repository: string | Todo; readonly mainBranch: string };
+  /** Accepted security-gate findings. */
+  readonly policy: { readonly suppressions: readonly Suppression[] };
   /** Raw resources and overrides of the global roots, per phase id. */
   readonly extend: Readonly<Record<string, Extension>>;
   readonly environments: Readonly<Record<string, ResolvedEnvironment>>;
@@ -432,6 +484,14 @@ function crossChecks(raw: RawConfig): Issue[] {
   });
   if (raw.domain.environments && new Set(raw.domain.environments).size !== raw.domain.environments.length) {
     issues.push({ path: ["domain", "environments"], message: "lists an environment twice, which would give two environments the same hosts" });
+  }
+  // The certificates need at least one host: the prod environment's, or an environment's own subdomain.
+  const subdomainEnvs = raw.domain.envSubdomains ? (raw.domain.environments ?? names.filter((n) => !prod.includes(n))) : [];
+  if (prod.length === 0 && subdomainEnvs.length === 0) {
+    issues.push({
+      path: raw.domain.envSubdomains ? ["domain", "environments"] : ["domain", "envSubdomains"],
+      message: `no environment gets a host: none is tier prod and ${raw.domain.envSubdomains ? "domain.environments is empty" : "env subdomains are off"}. Give one environment tier prod, or list environments under domain.environments`,
+    });
   }
   const tagKeys = Object.keys(raw.tags);
   for (const reserved of ["Project", "Environment"]) {
@@ -560,6 +620,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
       apiDomains: primaryName ? [`api.${base}`, ...listed.slice(1).map((e) => `api.${e}.${base}`)] : subdomainEnvs.map((e) => `api.${e}.${base}`),
     },
     github: raw.github,
+    policy: { suppressions: raw.policy.suppressions.map(({ expires, ...s }) => ({ ...s, ...(expires !== undefined ? { expires } : {}) })) },
     extend: (raw.extend ?? {}) as ResolvedConfig["extend"],
     environments,
   };

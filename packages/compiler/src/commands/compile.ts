@@ -1,6 +1,7 @@
 /** `caja compile`: config → out/. */
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { compile, type CompileResult } from "../compile.js";
+import { describeFinding } from "../policy/check.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
 export const usage = "caja compile [--config FILE] [--out DIR] [--env NAME]... [--backend s3|local] [--check]";
@@ -32,6 +33,7 @@ function report(result: CompileResult, check: boolean, ms: number, io: Io): numb
     const uses = todo.uses.length > 0 ? `variable ${[...new Set(todo.uses.map((u) => u.variable))].join(", ")} in ${todo.uses.map((u) => u.root).join(", ")}` : "not used by any root yet";
     io.err(`TODO ${where}${todo.path}: ${todo.reason} (${uses})`);
   }
+  for (const finding of result.policy?.warnings ?? []) io.err(`warning: ${describeFinding(finding)}`);
   const out = relative(io.cwd, result.outDir) || ".";
   const roots = result.plan.roots.length;
   const time = `${Math.round(ms)} ms`;
@@ -39,7 +41,8 @@ function report(result: CompileResult, check: boolean, ms: number, io: Io): numb
     const stale = result.stale ?? [];
     if (stale.length > 0) {
       io.err(`caja: ${out}/ is not current (${stale.length} file${stale.length === 1 ? "" : "s"}). Run caja compile and commit the result:`);
-      for (const file of stale) io.err(`  ${out}/${file}`);
+      // Stale paths are relative to out/ (the workflow file sits outside it): print them from here.
+      for (const file of stale) io.err(`  ${relative(io.cwd, join(result.outDir, file.replace(/ \(no longer generated\)$/, "")))}${file.endsWith(" (no longer generated)") ? " (no longer generated)" : ""}`);
       return 1;
     }
     io.out(`caja: ${out}/ is current: ${roots} roots, ${result.resources} resources (${time})`);

@@ -1,0 +1,65 @@
+/** `caja init`: write a starter caja.config.ts in the current folder, from flags (no prompts). */
+import { createRequire } from "node:module";
+import { join, relative } from "node:path";
+import { initProject, projectFromFolder, STARTER_DEFAULTS } from "../init.js";
+import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
+
+export const usage = [
+  "caja init [--project NAME] [--domain ROOT] [--namespace LABEL] [--region REGION] [--env NAME]...",
+  "          [--repository OWNER/REPO] [--owner TEAM] [--cost-center NAME] [--force]",
+  "",
+  `  --project      defaults to the folder's name; --domain defaults to ${STARTER_DEFAULTS.domain} (replace it before applying)`,
+  `  --env          repeat it or separate with commas, in apply order (default ${STARTER_DEFAULTS.environments.join(",")})`,
+  "  --repository   left as todo() when not given; --force replaces an existing config",
+].join("\n");
+
+const FLAGS: FlagSpec = {
+  "--project": "value",
+  "--domain": "value",
+  "--namespace": "value",
+  "--region": "value",
+  "--env": "value",
+  "--repository": "value",
+  "--owner": "value",
+  "--cost-center": "value",
+  "--force": "bool",
+};
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseArgs(argv, FLAGS);
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
+  const project = args.value("--project") ?? projectFromFolder(io.cwd);
+  const envs = args.values("--env").flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const domain = args.value("--domain") ?? STARTER_DEFAULTS.domain;
+  const namespace = args.value("--namespace");
+  const repository = args.value("--repository");
+  const file = await initProject(
+    io.cwd,
+    {
+      project,
+      domain,
+      region: args.value("--region") ?? STARTER_DEFAULTS.region,
+      environments: envs.length > 0 ? envs : STARTER_DEFAULTS.environments,
+      owner: args.value("--owner") ?? STARTER_DEFAULTS.owner,
+      costCenter: args.value("--cost-center") ?? project,
+      ...(namespace ? { namespace } : {}),
+      ...(repository ? { repository } : {}),
+    },
+    args.has("--force"),
+  );
+  io.out(`caja: wrote ${relative(io.cwd, file)} (project ${project}, environments ${(envs.length > 0 ? envs : STARTER_DEFAULTS.environments).join(", ")}).`);
+  if (domain === STARTER_DEFAULTS.domain) io.out(`  domain.root is ${domain}: replace it with your domain before applying.`);
+  if (!resolvesCaja(io.cwd)) io.out("  caja is not installed here: run npm install --save-dev caja first.");
+  io.out("  Next: npx caja compile (writes out/, out/docs/ and .github/workflows/infra-plan-apply.yml).");
+  return 0;
+}
+
+/** Whether `import "caja"` in the new config will resolve from this folder. */
+function resolvesCaja(cwd: string): boolean {
+  try {
+    createRequire(join(cwd, "caja.config.ts")).resolve("caja/package.json");
+    return true;
+  } catch {
+    return false;
+  }
+}

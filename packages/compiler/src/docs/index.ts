@@ -1,0 +1,34 @@
+/**
+ * The reviewer docs under `out/docs/`, generated on every compile from the same compiled config
+ * as the roots, so what reviewers read is what gets applied. Pure: returns files, writes nothing.
+ * Linear in the size of the plan; the one fixed cost is the config's JSON Schema.
+ */
+import { configJsonSchema } from "../../../dsl/src/json-schema.js";
+import type { Compiled } from "../compile.js";
+import type { EmittedFile } from "../emit.js";
+import { phaseGraph, renderSvg } from "../graph.js";
+import { stableStringify } from "../json.js";
+import { environmentsPage } from "./environments.js";
+import type { DocsOptions } from "./markdown.js";
+import { PHASES_SVG, phasesPage } from "./phases.js";
+import { configReferencePage } from "./reference.js";
+
+export { DOC_PAGES, type DocsOptions } from "./markdown.js";
+
+/** Where the docs live under the output directory. */
+export const DOCS_DIR = "docs";
+
+export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, options: DocsOptions = {}): EmittedFile[] {
+  const { config, plan, todos } = compiled;
+  const schema = configJsonSchema();
+  const graph = phaseGraph(plan);
+  const settings = (schema as { properties?: { defaults?: { properties?: Record<string, { description?: string }> } } }).properties?.defaults?.properties ?? {};
+  const groupDescriptions = Object.fromEntries(Object.entries(settings).flatMap(([k, v]) => (v.description ? [[k, v.description]] : [])));
+  return [
+    { path: `${DOCS_DIR}/config-reference.md`, content: configReferencePage(schema, config) },
+    { path: `${DOCS_DIR}/environments.md`, content: environmentsPage({ config, todos, groupDescriptions }, options) },
+    { path: `${DOCS_DIR}/phases.md`, content: phasesPage(config, plan, options, graph) },
+    { path: `${DOCS_DIR}/${PHASES_SVG}`, content: renderSvg(graph, `${config.project}: phase graph`) },
+    { path: `${DOCS_DIR}/caja.schema.json`, content: stableStringify(schema) },
+  ];
+}

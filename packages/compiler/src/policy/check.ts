@@ -1,0 +1,238 @@
+/**
+ * The security gate: every rule over every planned resource of every root, before anything is
+ * written. A blocking finding fails the compile with the same located error as a config mistake;
+ * warnings are reported; suppressions (`policy.suppressions` in the config) accept a finding of one
+ * rule on one resource, with a reason and an optional expiry. A suppression that has expired, names
+ * an unknown rule, or no longer matches any finding is itself an error, so the list cannot rot.
+ */
+import type { ResolvedConfig, Suppression } from "@caja/dsl/schema";
+import { closest } from "@caja/dsl/suggest";
+import { ConfigIssuesError, type LocatedIssue } from "../errors.js";
+import type { Plan } from "../plan.js";
+import { PlanView, type PlannedResource } from "./engine.js";
+import { formatPath, type PathSegment } from "./paths.js";
+import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
+
+export interface Finding {
+  readonly ruleId: string;
+  /** The rule's one-line statement of what must hold. */
+  readonly title: string;
+  readonly checkov: readonly string[];
+  readonly trivy: readonly string[];
+  readonly severity: Severity;
+  /** Root id, e.g. `prod/50-service`. */
+  readonly root: string;
+  /** Resource address in that root, e.g. `aws_lb.main`. */
+  readonly address: string;
+  /** The config field that caused it, or the closest one that controls it. */
+  readonly configPath: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export interface SuppressedFinding extends Finding {
+  readonly suppression: Suppression & { readonly path: string };
+}
+
+/** A suppression that is wrong: expired, unknown rule, or matching nothing. */
+export interface PolicyProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface PolicyResult {
+  readonly blocking: readonly Finding[];
+  readonly warnings: readonly Finding[];
+  readonly suppressed: readonly SuppressedFinding[];
+  readonly problems: readonly PolicyProblem[];
+}
+
+export interface PolicyOptions {
+  /** Today as `YYYY-MM-DD` (UTC), for suppression expiry; injectable for tests. */
+  readonly today?: string;
+  /**
+   * The config as written, before defaults: a finding caused by a setting written under
+   * `defaults` then points there rather than at the environment that inherited it.
+   */
+  readonly input?: unknown;
+  /** The rules to run (all of them by default). */
+  readonly rules?: readonly Rule[];
+}
+
+export function checkPolicies(plan: Plan, config: ResolvedConfig, options: PolicyOptions = {}): PolicyResult {
+  const rules = options.rules ?? RULES;
+  const view = new PlanView(plan, config);
+  const byType = new Map<string, Rule[]>();
+  for (const rule of rules) for (const type of rule.types) byType.set(type, [...(byType.get(type) ?? []), rule]);
+
+  const findings: Finding[] = [];
+  for (const resource of view.resources) {
+    const env = resource.root.env;
+    for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get("*") ?? [])]) {
+      if (rule.prodOnly && env?.tier !== "prod") continue;
+      for (const v of violations(rule.check(resource, { view, env }))) {
+        findings.push({
+          ruleId: rule.id,
+          title: rule.title,
+          checkov: rule.checkov,
+          trivy: rule.trivy,
+          severity: rule.severity,
+          root: resource.root.id,
+          address: resource.address,
+          configPath: formatPath(configPathOf(rule, resource, v, config, options.input)),
+          message: v.message,
+          fix: rule.fix,
+        });
+      }
+    }
+  }
+  return applySuppressions(findings, config.policy.suppressions, view, rules, options.today ?? new Date().toISOString().slice(0, 10));
+}
+
+/** Blocking findings and suppression problems as config issues (unlocated: the compile locates them). */
+export function policyIssues(result: PolicyResult): LocatedIssue[] {
+  return [...result.problems.map((p) => ({ path: p.path, message: p.message })), ...result.blocking.map((f) => ({ path: f.configPath, message: describeFinding(f) }))];
+}
+
+/**
+ * The gate as the compile runs it: throws `ConfigIssuesError` on a blocking finding or a bad
+ * suppression (so nothing is written), else returns the result for its warnings and report.
+ */
+export function enforcePolicies(plan: Plan, config: ResolvedConfig, options: PolicyOptions = {}): PolicyResult {
+  const result = checkPolicies(plan, config, options);
+  const issues = policyIssues(result);
+  if (issues.length > 0) throw new ConfigIssuesError(issues);
+  return result;
+}
+
+/** `[alb-waf] prod/50-service aws_lb.main: <message>. Fix: <fix>` */
+export function describeFinding(f: Finding): string {
+  return `[${f.ruleId}] ${f.root} ${f.address}: ${f.message}. Fix: ${f.fix}`;
+}
+
+function violations(result: CheckResult): Violation[] {
+  if (result === undefined) return [];
+  const list = Array.isArray(result) ? result : [result];
+  return (list as (string | Violation)[]).map((v) => (typeof v === "string" ? { message: v } : v));
+}
+
+// -----------------------------------------------------------------------------------------------
+// Where a finding comes from in the config
+
+/** Global roots' nearest config field, when no override or raw resource caused the finding. */
+const GLOBAL_SETTING: Readonly<Record<string, PathSegment[]>> = {
+  bootstrap: ["state"],
+  "iam-oidc": ["github"],
+  domain: ["domain"],
+  "cost-allocation": ["tags"],
+};
+
+/**
+ * The escape hatch first (a raw resource, or an override that set the attribute at fault), then
+ * the setting the rule names, then the environment (or the global section) the root belongs to.
+ */
+function configPathOf(rule: Rule, checked: PlannedResource, v: Violation, config: ResolvedConfig, input: unknown): PathSegment[] {
+  const r = v.at ?? checked;
+  const env = r.root.env;
+  const phase = r.root.phase.id;
+  const extendPath: PathSegment[] = env ? ["environments", env.name, "extend", phase] : ["extend", phase];
+  const extension = env ? env.extend[phase] : config.extend[phase];
+  const raw = extension?.resources?.[r.type]?.[r.name];
+  if (raw) return written([...extendPath, "resources", r.type, r.name, ...(v.attribute && v.attribute in raw ? [v.attribute] : [])], input);
+  const override = extension?.overrides?.[r.address];
+  if (override && v.attribute && v.attribute in override) return written([...extendPath, "overrides", r.address, v.attribute], input);
+  if (env) return written(["environments", env.name, ...(rule.setting ? rule.setting.split(".") : [])], input);
+  return GLOBAL_SETTING[phase] ?? ["extend"];
+}
+
+/**
+ * `environments.<env>.<rest>` as the user wrote it: when the environment does not set `<rest>`
+ * itself but `defaults` does, the finding belongs to `defaults.<rest>`.
+ */
+function written(path: PathSegment[], input: unknown): PathSegment[] {
+  if (input === undefined || path[0] !== "environments" || path.length < 3) return path;
+  const rest = path.slice(2);
+  if (has(input, path)) return path;
+  for (let n = rest.length; n > 0; n--) {
+    if (has(input, ["defaults", ...rest.slice(0, n)])) return ["defaults", ...rest.slice(0, n)];
+    if (has(input, [...path.slice(0, 2), ...rest.slice(0, n)])) return [...path.slice(0, 2), ...rest.slice(0, n)];
+  }
+  return path;
+}
+
+function has(value: unknown, path: readonly PathSegment[]): boolean {
+  let node = value;
+  for (const seg of path) {
+    if (typeof node !== "object" || node === null || !(String(seg) in node)) return false;
+    node = (node as Record<string, unknown>)[String(seg)];
+  }
+  return node !== undefined;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Suppressions
+
+function applySuppressions(findings: readonly Finding[], suppressions: readonly Suppression[], view: PlanView, rules: readonly Rule[], today: string): PolicyResult {
+  const problems: PolicyProblem[] = [];
+  const at = (i: number, field?: keyof Suppression) => formatPath(["policy", "suppressions", i, ...(field ? [field] : [])]);
+  const ruleIds = rules.map((r) => r.id);
+  const active = new Map<number, Suppression>();
+  const seen = new Map<string, number>();
+  suppressions.forEach((s, i) => {
+    const key = `${s.rule}\u0000${s.resource}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.push({ path: at(i), message: `suppresses ${s.rule} on ${s.resource} again (already ${at(first)}); remove one` });
+      return;
+    }
+    seen.set(key, i);
+    if (!ruleIds.includes(s.rule)) {
+      const hint = closest(s.rule, ruleIds);
+      problems.push({ path: at(i, "rule"), message: `no security rule "${s.rule}".${hint ? ` Did you mean "${hint}"?` : " The README lists the rules."}` });
+      return;
+    }
+    if (s.expires !== undefined && s.expires < today) {
+      problems.push({ path: at(i, "expires"), message: `the suppression of ${s.rule} on ${s.resource} expired on ${s.expires}: fix the finding, or renew the suppression with a new expiry and reason` });
+      return;
+    }
+    active.set(i, s);
+  });
+
+  const blocking: Finding[] = [];
+  const warnings: Finding[] = [];
+  const suppressed: SuppressedFinding[] = [];
+  const used = new Set<number>();
+  for (const f of findings) {
+    const match = [...active].find(([, s]) => s.rule === f.ruleId && (s.resource === f.address || s.resource === `${f.root}/${f.address}`));
+    if (match) {
+      used.add(match[0]);
+      suppressed.push({ ...f, suppression: { ...match[1], path: at(match[0]) } });
+    } else if (f.severity === "block") blocking.push(f);
+    else warnings.push(f);
+  }
+  for (const [i, s] of active) {
+    if (used.has(i)) continue;
+    const exists = view.resources.some((r) => r.address === s.resource || r.key === s.resource);
+    if (!exists) {
+      const hint = closest(s.resource, [...new Set(view.resources.flatMap((r) => [r.address, r.key]))]);
+      problems.push({ path: at(i, "resource"), message: `no resource ${s.resource} in any root.${hint ? ` Did you mean "${hint}"?` : ""} Remove the suppression or fix the address` });
+    } else {
+      problems.push({ path: at(i), message: `${s.rule} passes on ${s.resource}, so the suppression is unused: remove it` });
+    }
+  }
+  return { blocking, warnings, suppressed, problems };
+}
+
+/**
+ * The findings the plan accepts by design, with the plan's reasons: the public ALB (sole ingress),
+ * its port 80 (a 301 to HTTPS only), WAF deferred, and the tasks' HTTPS egress through NAT (no VPC
+ * endpoints). `caja init` writes them into a starter config; a config states its own.
+ */
+export const BY_DESIGN_SUPPRESSIONS = [
+  { rule: "alb-internal", resource: "aws_lb.main", reason: "The ALB is the sole public ingress; tasks and the database stay in private subnets." },
+  { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF is deferred (a cost decision)." },
+  { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF is deferred; the distribution serves a static site from a private bucket." },
+  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "Port 80 only answers with a 301 to HTTPS." },
+  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "Port 80 only answers with a 301 to HTTPS." },
+  { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "Tasks reach ECR, Secrets Manager and CloudWatch over HTTPS through NAT; there are no VPC endpoints." },
+] as const;

@@ -1,0 +1,108 @@
+/**
+ * Secret-looking values: what must never be written into generated Terraform JSON (it ends up in
+ * git, in plan files and in state). Used by the gate's `no-secret-values` rule over every resource
+ * and by the test that scans every emitted file.
+ *
+ * Two signals. A value that has the shape of a credential wherever it appears (a PEM private key,
+ * an AWS access key id, a GitHub, Slack or Stripe token, a JWT). And a literal string under a key
+ * that names a secret (`password`, `secret_string`, `DB_PASSWORD`, `api_token`...) where a
+ * reference belongs: a `${...}` expression, an ARN, or nothing at all.
+ */
+
+export interface SecretHit {
+  /** Where in the value, e.g. `container_definitions[0].environment[2].value` or `password`. */
+  readonly path: string;
+  /** What it looks like; never the value itself. */
+  readonly kind: string;
+}
+
+/** Credential shapes that are secret wherever they appear. */
+const SHAPES: readonly { readonly kind: string; readonly pattern: RegExp }[] = [
+  { kind: "a PEM private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/ },
+  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/ },
+  { kind: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/ },
+  { kind: "a Slack token", pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/ },
+  { kind: "a Stripe secret key", pattern: /\b[rs]k_live_[A-Za-z0-9]{16,}/ },
+  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
+  { kind: "a URL with a password", pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@${}\uE000-\uE002]+:[^\s/@${}\uE000-\uE002]+@/ },
+];
+
+/** One pass over a string for every shape; the individual patterns only name what matched. */
+const ANY_SHAPE = new RegExp(SHAPES.map((s) => s.pattern.source).join("|"));
+
+/**
+ * Keys that name a secret: the secret word ends the key (`password`, `DB_PASSWORD`, `secret_string`,
+ * `JWT_SIGNING_KEY`), so `secret_status` or `password_policy` are not. Booleans such as
+ * `manage_master_user_password` are not strings, so never values.
+ */
+const SECRET_KEY = /(?:^|[^a-z])(?:pass(?:word|wd|phrase)?|secret(?:_?string|_?key|_?value)?|(?:api|access|auth|private|signing|client)_?(?:key|token|secret)|token|credentials?|salt)$/i;
+const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|_type|_enabled|_wo_version|recovery_window_in_days|valueFrom|description)$/i;
+
+/** Every secret-looking value inside `value` (a resource body, a parsed document, a string). */
+export function findSecrets(value: unknown, path = ""): SecretHit[] {
+  const hits: SecretHit[] = [];
+  walk(value, path, undefined, hits);
+  return hits;
+}
+
+function walk(value: unknown, path: string, key: string | undefined, hits: SecretHit[]): void {
+  if (typeof value === "string") {
+    if (ANY_SHAPE.test(value)) for (const shape of SHAPES) if (shape.pattern.test(value)) hits.push({ path, kind: shape.kind });
+    if (key !== undefined && isSecretKey(key) && isLiteralSecret(value)) hits.push({ path, kind: `a literal value under "${key}"` });
+    // JSON documents travel as strings (container definitions, policies): look inside them too.
+    const doc = parseDocument(value);
+    if (doc !== undefined) walk(doc, path, undefined, hits);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => walk(v, `${path}[${i}]`, key, hits));
+    return;
+  }
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    // `{ "name": "DB_PASSWORD", "value": "..." }`: an environment variable entry names its own key.
+    const named = typeof record.name === "string" && "value" in record ? record.name : undefined;
+    for (const [k, v] of Object.entries(record)) {
+      const childKey = k === "value" && named !== undefined ? named : k;
+      walk(v, path ? `${path}.${k}` : k, childKey, hits);
+    }
+  }
+}
+
+const secretKeys = new Map<string, boolean>();
+
+function isSecretKey(key: string): boolean {
+  let known = secretKeys.get(key);
+  if (known === undefined) {
+    // Keys with ":" are IAM condition keys (`token.actions.githubusercontent.com:sub`), never secrets.
+    known = !key.includes(":") && SECRET_KEY.test(key) && !NOT_A_VALUE_KEY.test(key);
+    secretKeys.set(key, known);
+  }
+  return known;
+}
+
+/**
+ * A reference: `${...}` in Terraform JSON, or an expression token in a body caja has not rendered
+ * yet (private-use characters around the HCL).
+ */
+const REFERENCE = /\$\{[^}]*\}|[\uE000\uE002][^\uE000\uE001\uE002]*\uE001/g;
+
+/** A string that is itself the secret: not empty, not a reference, not an ARN or a placeholder. */
+function isLiteralSecret(value: string): boolean {
+  const v = value.trim();
+  if (v === "" || v.startsWith("arn:") || v.startsWith("alias/")) return false;
+  // What is left around references (`${var.x}:password::`) points at a secret; it is not one.
+  const rest = v.replace(REFERENCE, "");
+  if (rest.length < v.length && !/[A-Za-z0-9]{12,}/.test(rest)) return false;
+  return true;
+}
+
+function parseDocument(value: string): unknown {
+  const t = value.trimStart();
+  if (!(t.startsWith("{") || t.startsWith("["))) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}

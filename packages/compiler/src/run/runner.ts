@@ -1,0 +1,260 @@
+/**
+ * Run terraform over roots in dependency order: for each root, check that what it reads has been
+ * applied, `terraform init` (the root's own backend), `terraform plan -out` (with `-destroy` for
+ * destroy), count the saved plan with `terraform show -json`, and for apply and destroy apply
+ * exactly that saved plan. Every command's output goes to the root's log file; the terminal gets
+ * a progress line when a root starts and one block when it ends. The first failure stops the run.
+ *
+ * A root whose producers have no state yet "waits" instead of being planned; for destroy, a root
+ * that a root outside the run still depends on (and that still has state) is kept.
+ *
+ * Terraform is injected (`Terraform`), so ordering, waiting and output grouping are tested
+ * without it.
+ */
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { CajaUserError } from "../errors.js";
+import { stableStringify } from "../json.js";
+import type { TerraformRun } from "../terraform.js";
+import { hasChanges, planChanges } from "./changes.js";
+import type { Manifest, ManifestRoot } from "./manifest.js";
+import { awsReads, OFFLINE_OVERRIDE, offlineOverride } from "./offline.js";
+import { localStateOutputs, outputNames, readiness } from "./readiness.js";
+import { finishBlock, startLine, stillLine, type Outcome, type Position, type RootResult } from "./render.js";
+import { jobsFor, Scheduler } from "./schedule.js";
+
+/** The saved plan, in each root's directory (`*.tfplan` is ignored by git). */
+export const PLAN_FILE = "caja.tfplan";
+
+export interface Terraform {
+  run(args: readonly string[], cwd: string): Promise<TerraformRun>;
+  /** `terraform init -input=false` in `cwd`, serialized with other inits sharing the plugin cache. */
+  init(cwd: string): Promise<TerraformRun>;
+}
+
+export interface RunSpec {
+  readonly action: "plan" | "apply" | "destroy";
+  /** The roots to run, in manifest order. */
+  readonly roots: readonly ManifestRoot[];
+  /** Every root, so dependencies outside the run can be checked. */
+  readonly manifest: Manifest;
+  /** The directory holding the root directories (`out/`, or the trial directory). */
+  readonly runDir: string;
+  /** Where each root's full log is written (`<logDir>/<root id>.log`). */
+  readonly logDir: string;
+  /** How many roots may run at once. */
+  readonly parallel: number;
+  /** Trial mode: fake AWS credentials through an override file; roots reading AWS data are reported. */
+  readonly offline: boolean;
+  readonly terraform: Terraform;
+  /** Prints lines as one uninterrupted block. */
+  readonly print: (lines: readonly string[]) => void;
+  /** How a path is shown to the user (relative to their working directory). */
+  readonly displayPath?: (path: string) => string;
+  /** How often a long-running root reports that it is still running; 0 never. */
+  readonly heartbeatMs?: number;
+}
+
+/** A step that failed: the command as the user would type it, and what it said. */
+class StepFailure extends Error {
+  constructor(
+    readonly command: string,
+    readonly detail: string,
+  ) {
+    super(`${command} failed`);
+  }
+}
+
+export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
+  const byId = new Map(spec.manifest.roots.map((r) => [r.id, r]));
+  const jobs = jobsFor(spec.roots, spec.action === "destroy" ? "reverse" : "forward");
+  const scheduler = new Scheduler(jobs, spec.parallel);
+  const results = new Map<string, RootResult>();
+  const applied = new Set<string>();
+  const initialized = new Set<string>();
+  const outputs = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+  const states = new Map<string, Promise<boolean>>();
+  /** destroy: roots destroyed in this run, or found without state. */
+  const gone = new Set<string>();
+  const show = spec.displayPath ?? ((p: string) => p);
+  let started = 0;
+
+  await mkdir(spec.logDir, { recursive: true });
+  const inflight = new Set<Promise<void>>();
+  for (;;) {
+    for (const id of scheduler.take()) {
+      const p: Promise<void> = runOne(byId.get(id)!).finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    if (scheduler.done) break;
+    await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  for (const id of scheduler.notStarted) results.set(id, { root: id, outcome: { kind: "not-run" }, ms: 0 });
+  return jobs.map((j) => results.get(j.id)!);
+
+  async function runOne(root: ManifestRoot): Promise<void> {
+    // Numbered in the order roots first appear in the output, so the numbers read in sequence.
+    let numbered: Position | undefined;
+    const position = (): Position => (numbered ??= { index: ++started, total: jobs.length, root: root.id });
+    const t0 = performance.now();
+    let announced = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    // The progress line is printed once terraform is about to run: a root that only waits gets
+    // its one status line.
+    const announce = () => {
+      if (announced) return;
+      announced = true;
+      spec.print([startLine(position(), spec.action)]);
+      if (spec.heartbeatMs) timer = setInterval(() => spec.print([stillLine(position(), spec.action, performance.now() - t0)]), spec.heartbeatMs);
+      timer?.unref();
+    };
+    const logFile = join(spec.logDir, `${root.id}.log`);
+    let outcome: Outcome;
+    try {
+      outcome = await work(root, new RootLog(logFile), announce);
+    } catch (e) {
+      const failure = e instanceof StepFailure ? e : undefined;
+      if (!failure) await appendFile(logFile, `\ncaja: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`).catch(() => {});
+      outcome = { kind: "failed", command: failure?.command ?? "caja", detail: failure?.detail ?? (e instanceof Error ? e.message : String(e)), log: logFile };
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    const result: RootResult = { root: root.id, outcome, ms: performance.now() - t0 };
+    results.set(root.id, result);
+    if (outcome.kind === "done" && outcome.applied) applied.add(root.id);
+    if (spec.action === "destroy" && (outcome.kind === "no-state" || outcome.kind === "done")) gone.add(root.id);
+    scheduler.finish(root.id, outcome.kind !== "failed");
+    spec.print(finishBlock(position(), spec.action, result, show));
+  }
+
+  async function work(root: ManifestRoot, log: RootLog, announce: () => void): Promise<Outcome> {
+    const dir = join(spec.runDir, root.dir);
+    await log.open(root.id, dir);
+    const step = async (command: string, run: () => Promise<TerraformRun>): Promise<TerraformRun> => {
+      const r = await run();
+      await log.record(command, dir, r);
+      if (r.code !== 0) throw new StepFailure(command, tail(r.stderr.trim() || r.stdout.trim()));
+      return r;
+    };
+
+    if (spec.action !== "destroy") {
+      if (spec.offline) {
+        const doc = await readRootDoc(dir);
+        const reads = awsReads(doc);
+        if (reads.length > 0) return { kind: "needs-aws", reads };
+        await writeFile(join(dir, OFFLINE_OVERRIDE), stableStringify(offlineOverride(doc)));
+      }
+      const ready = await readiness(root, byId, (producer) => outputsOf(producer, log, announce), applied);
+      if (!ready.ready) return { kind: "waits", for: ready.waitsFor, missing: ready.missing };
+    }
+
+    announce();
+    if (spec.action === "destroy") {
+      for (const consumer of spec.manifest.roots.filter((c) => c.dependsOn.some((d) => d.root === root.id))) {
+        if (!gone.has(consumer.id) && (await hasState(consumer, log, announce))) return { kind: "needed-by", by: consumer.id };
+      }
+    }
+
+    await step("terraform init -input=false", () => spec.terraform.init(dir));
+    initialized.add(root.id);
+    if (spec.action === "destroy") {
+      const state = await step("terraform state list", () => spec.terraform.run(["state", "list"], dir));
+      if (state.stdout.trim() === "") return { kind: "no-state" };
+    }
+    const planArgs = ["plan", "-input=false", "-no-color", `-out=${PLAN_FILE}`, ...(spec.action === "destroy" ? ["-destroy"] : [])];
+    const plan = await step(`terraform ${planArgs.join(" ")}`, () => spec.terraform.run(planArgs, dir));
+    const shown = await step(`terraform show -json ${PLAN_FILE}`, () => spec.terraform.run(["show", "-json", PLAN_FILE], dir));
+    const changes = planChanges(parsePlanJson(shown.stdout, root.id));
+    if (spec.action === "plan" || !hasChanges(changes)) return { kind: "done", changes, applied: false, output: plan.stdout };
+    const apply = await step(`terraform apply -input=false -no-color ${PLAN_FILE}`, () => spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir));
+    return { kind: "done", changes, applied: true, output: `${plan.stdout.trimEnd()}\n\n${apply.stdout}` };
+  }
+
+  /** Whether a root has state (destroy: a root still in use is kept). */
+  function hasState(root: ManifestRoot, log: RootLog, announce: () => void): Promise<boolean> {
+    let found = states.get(root.id);
+    if (!found) {
+      found = (async () => {
+        const dir = join(spec.runDir, root.dir);
+        if (root.backend.type === "local") return (await localStateOutputs(join(dir, root.backend.path))) !== undefined;
+        const why = `in ${root.id}, to see whether it still has state`;
+        announce();
+        await ensureInitialized(root, log, why);
+        const list = await spec.terraform.run(["state", "list"], dir);
+        await log.record(`terraform state list (${why})`, dir, list);
+        if (list.code !== 0) throw new StepFailure(`terraform state list (${why})`, tail(list.stderr.trim() || list.stdout.trim()));
+        return list.stdout.trim() !== "";
+      })();
+      states.set(root.id, found);
+    }
+    return found;
+  }
+
+  async function ensureInitialized(root: ManifestRoot, log: RootLog, why: string): Promise<void> {
+    if (initialized.has(root.id)) return;
+    const dir = join(spec.runDir, root.dir);
+    const init = await spec.terraform.init(dir);
+    await log.record(`terraform init -input=false (${why})`, dir, init);
+    if (init.code !== 0) throw new StepFailure(`terraform init -input=false (${why})`, tail(init.stderr.trim() || init.stdout.trim()));
+    initialized.add(root.id);
+  }
+
+  /** A producer's output names: its local state file, or `terraform output -json` in its directory. */
+  function outputsOf(producer: ManifestRoot, log: RootLog, announce: () => void): Promise<ReadonlySet<string> | undefined> {
+    let found = outputs.get(producer.id);
+    if (!found) {
+      found = (async () => {
+        const dir = join(spec.runDir, producer.dir);
+        if (producer.backend.type === "local") return localStateOutputs(join(dir, producer.backend.path));
+        const why = `in ${producer.id}, to read its outputs`;
+        announce();
+        await ensureInitialized(producer, log, why);
+        const out = await spec.terraform.run(["output", "-json"], dir);
+        await log.record(`terraform output -json (${why})`, dir, out);
+        if (out.code !== 0) throw new StepFailure(`terraform output -json (${why})`, tail(out.stderr.trim() || out.stdout.trim()));
+        return outputNames(out.stdout);
+      })();
+      outputs.set(producer.id, found);
+    }
+    return found;
+  }
+}
+
+/** Every command a root ran, with its output, in `<logDir>/<root id>.log`. */
+class RootLog {
+  constructor(readonly file: string) {}
+
+  async open(root: string, dir: string): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    await writeFile(this.file, `caja: ${root} in ${dir}\n`);
+  }
+
+  async record(command: string, cwd: string, r: TerraformRun): Promise<void> {
+    const body = [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join("\n");
+    await appendFile(this.file, `\n$ ${command}    (in ${cwd})\n${body}${body ? "\n" : ""}[exit ${r.code} after ${(r.ms / 1000).toFixed(1)}s]\n`);
+  }
+}
+
+async function readRootDoc(dir: string): Promise<Record<string, any>> {
+  const file = join(dir, "main.tf.json");
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Record<string, any>;
+  } catch (e) {
+    throw new CajaUserError(`cannot read ${file}: ${(e as Error).message}; run caja compile`);
+  }
+}
+
+function parsePlanJson(stdout: string, root: string): unknown {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    throw new StepFailure(`terraform show -json ${PLAN_FILE}`, `${root}: terraform show -json did not print JSON`);
+  }
+}
+
+/** The last lines of what a failing command said: enough to act on; the log has the rest. */
+function tail(text: string, lines = 40): string {
+  const all = text.split("\n");
+  return all.length <= lines ? text : [`… (${all.length - lines} earlier lines in the log)`, ...all.slice(-lines)].join("\n");
+}

@@ -159,3 +159,21 @@ describe("usage", () => {
     expect(r.stderr).toContain(message);
   });
 });
+
+describe("the config bundle cache", () => {
+  it("picks up a change to the config or to a file it imports on the next compile", () => {
+    const dir = fixture({
+      "owner.ts": `export const owner = "team-a";\n`,
+      "caja.config.ts": GOOD.replace('import { defineConfig, todo } from "caja";', 'import { defineConfig, todo } from "caja";\nimport { owner } from "./owner";').replace('Owner: "platform-engineering"', "Owner: owner"),
+    });
+    const tagOf = () => JSON.parse(readFileSync(join(dir, "out/global/00-bootstrap/main.tf.json"), "utf8")).provider.aws[0].default_tags.tags;
+    expect(caja(dir, "compile").code).toBe(0);
+    expect(tagOf().Owner).toBe("team-a");
+    writeFileSync(join(dir, "owner.ts"), `export const owner = "team-b";\n`);
+    expect(caja(dir, "compile").code).toBe(0);
+    expect(tagOf().Owner).toBe("team-b");
+    writeFileSync(join(dir, "caja.config.ts"), readFileSync(join(dir, "caja.config.ts"), "utf8").replace('CostCenter: "events-eng"', 'CostCenter: "platform"'));
+    expect(caja(dir, "compile").code).toBe(0);
+    expect(tagOf().CostCenter).toBe("platform");
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CajaConfigInput } from "@caja/dsl/schema";
 import { validateResourceBody } from "@caja/modules/validate";
-import { compileConfig, type Compiled } from "../packages/compiler/src/compile.js";
+import { compileConfig, type Compiled } from "../packages/compiler/src/pipeline.js";
 import type { PhaseDef } from "../packages/compiler/src/phases.js";
 
 /** The findings the platform accepts by design (public ALB, its :80 redirect, WAF deferred, ECS egress). */

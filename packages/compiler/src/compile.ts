@@ -1,23 +1,21 @@
 /**
- * The compile pipeline: load → validate → plan → emit → write. Only load and write touch disk;
- * `compileConfig` is the pure middle, used by tests and by `compile`.
+ * The compile pipeline: load → validate → plan → emit → write. Only load and write touch disk,
+ * and they live here; the pure middle (`compileConfig`) is `pipeline.ts`, imported while the
+ * config evaluates in its worker so module start-up and config evaluation overlap.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { ResolvedConfig } from "@caja/dsl/schema";
-import { DOCS_DIR, emitDocs } from "./docs/index.js";
-import { enforcePolicies, type PolicyResult } from "./policy/check.js";
-import { POLICY_REPORT_FILE, policyReport } from "./policy/report.js";
-import { emitRoots, manifestDocument, type EmittedFile } from "./emit.js";
-import { ConfigIssuesError, toDotPath, type LocatedIssue } from "./errors.js";
-import { stableStringify } from "./json.js";
+import { DOCS_DIR } from "./docs/paths.js";
+import type { EmittedFile } from "./emit.js";
+import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
 import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig } from "./load.js";
-import { planRoots, type BackendMode, type BodyValidator, type Plan, type TodoUse } from "./plan.js";
+import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
-import { collectTodos, validateConfig, type ConfigIssue, type ConfigTodo } from "./validate.js";
-import { WORKFLOW_FILE, workflowYaml } from "./workflow.js";
+import type { Compiled } from "./pipeline.js";
 import { MANIFEST, WriteError, writeOutput, type WriteResult } from "./write.js";
+
+export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 
 export interface CompileOptions {
   readonly cwd?: string;
@@ -35,22 +33,6 @@ export interface CompileOptions {
   readonly phases?: readonly PhaseDef[];
 }
 
-export interface Compiled {
-  readonly config: ResolvedConfig;
-  /** Every `todo()` in the config, with the variables and roots that stand for it. */
-  readonly todos: readonly TodoReport[];
-  /** The security gate's result (warnings and suppressed findings); absent with a custom phase table. */
-  readonly policy?: PolicyResult;
-  readonly plan: Plan;
-  /** Every generated file, manifest included, relative to the output directory. */
-  readonly files: readonly EmittedFile[];
-}
-
-export interface TodoReport extends ConfigTodo {
-  /** Where it became a Terraform variable; empty while no module uses the field. */
-  readonly uses: readonly Pick<TodoUse, "variable" | "root">[];
-}
-
 export interface CompileResult extends Compiled {
   readonly configFile: string;
   readonly outDir: string;
@@ -63,67 +45,15 @@ export interface CompileResult extends Compiled {
   readonly workflow?: { readonly path: string; readonly written: boolean };
 }
 
-/** Pure: a loaded config value to the files to write. Throws `ConfigIssuesError` (unlocated). */
-export interface CompileConfigOptions extends Pick<CompileOptions, "envs" | "backend" | "phases"> {
-  /** Provider-schema check of escape-hatch bodies; required when the config uses `extend`. */
-  readonly validateBody?: BodyValidator;
-  /** The project folder: the docs show `todo()` sites relative to it. */
-  readonly sourceRoot?: string;
-  /** Today as `YYYY-MM-DD`, for suppression expiry (tests pin it). */
-  readonly today?: string;
-  /** `false` compiles without enforcing the security gate (tests that inspect the gate itself). */
-  readonly enforcePolicies?: boolean;
-}
-
-export function compileConfig(value: unknown, options: CompileConfigOptions = {}): Compiled {
-  const validation = validateConfig(value);
-  if (!validation.ok) throw new ConfigIssuesError(validation.issues.map(unlocated));
-  const { config } = validation;
-  const unknownEnvs = (options.envs ?? []).filter((e) => !(e in config.environments));
-  if (unknownEnvs.length > 0) {
-    throw new ConfigIssuesError(unknownEnvs.map((e) => ({ path: "environments", message: `--env ${e}: no such environment (known: ${Object.keys(config.environments).join(", ")})` })));
-  }
-  if (usesEscapeHatch(config) && !options.validateBody) throw new Error("internal: the config uses extend but no schema validator was given");
-  const plan = planRoots(config, {
-    ...(options.backend ? { backend: options.backend } : {}),
-    ...(options.phases ? { phases: options.phases } : {}),
-    ...(options.validateBody ? { validateBody: options.validateBody } : {}),
-  });
-  if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message })));
-  // The gate runs before anything is emitted: a blocking finding stops the compile like a config
-  // error. Partial phase tables (module tests) would make every suppression look unused: skipped.
-  const policy = options.phases || options.enforcePolicies === false ? undefined : enforcePolicies(plan, config, { input: value, ...(options.today ? { today: options.today } : {}) });
-  const files = emitRoots(plan, config);
-  const todos = reportTodos(collectTodos(value), plan.todos);
-  const docs = emitDocs({ config, plan, todos }, options.sourceRoot ? { sourceRoot: options.sourceRoot } : {});
-  if (policy) docs.push({ path: POLICY_REPORT_FILE, content: policyReport(policy) });
-  const manifest = { path: MANIFEST, content: stableStringify(manifestDocument(plan, [...files, ...docs].map((f) => f.path).concat(MANIFEST))) };
-  return { config, plan, files: [...files, ...docs, manifest], todos, ...(policy ? { policy } : {}) };
-}
-
-export async function schemaValidator(): Promise<BodyValidator> {
-  const { validateResourceBody } = await import("@caja/modules/validate");
-  return (type, body) => validateResourceBody("resource", type, body);
-}
-
-function mentionsExtend(value: unknown): boolean {
-  const v = value as { extend?: unknown; defaults?: { extend?: unknown }; environments?: Record<string, { extend?: unknown }> };
-  return v.extend !== undefined || v.defaults?.extend !== undefined || Object.values(v.environments ?? {}).some((e) => e?.extend !== undefined);
-}
-
-function usesEscapeHatch(config: ResolvedConfig): boolean {
-  return Object.keys(config.extend).length > 0 || Object.values(config.environments).some((e) => Object.keys(e.extend).length > 0);
-}
-
 /** Load and compile in memory, issues located in the source: `compile` without the write (`caja graph`). */
 export async function compileFromDisk(options: CompileOptions = {}): Promise<Compiled & { readonly configFile: string; readonly dependencies: readonly string[] }> {
   const cwd = options.cwd ?? process.cwd();
   const configFile = findConfigFile(cwd, options.config);
-  const loaded = await loadConfig(configFile);
+  const [loaded, pipeline] = await Promise.all([loadConfig(configFile), import("./pipeline.js")]);
   try {
     // The provider schema is a large module: load it only for configs that use the escape hatch.
-    const validateBody = mentionsExtend(loaded.value) ? await schemaValidator() : undefined;
-    const compiled = compileConfig(loaded.value, { ...options, sourceRoot: cwd, ...(validateBody ? { validateBody } : {}) });
+    const validateBody = pipeline.mentionsExtend(loaded.value) ? await pipeline.schemaValidator() : undefined;
+    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: cwd, ...(validateBody ? { validateBody } : {}) });
     return { ...compiled, configFile, dependencies: loaded.dependencies };
   } catch (e) {
     if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);
@@ -136,6 +66,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const cwd = options.cwd ?? process.cwd();
   const outDir = resolve(cwd, options.outDir ?? "out");
   const { configFile, dependencies, ...compiled } = await compileFromDisk(options);
+  const { workflowYaml, WORKFLOW_FILE } = await import("./pipeline.js");
 
   const previous = await previousFiles(outDir);
   const envs = options.envs ?? [];
@@ -149,7 +80,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const files = owns ? compiled.files.filter((f) => owns(f.path)) : compiled.files;
   const resources = compiled.plan.roots.reduce((n, r) => n + r.builder.entries.filter((e) => e.handle.kind === "resource").length, 0);
   const base = { ...compiled, files, configFile, outDir, resources };
-  const workflow = options.docsOnly || options.backend === "local" ? undefined : workflowFile(cwd, configFile, outDir, dependencies, compiled);
+  const workflow = options.docsOnly || options.backend === "local" ? undefined : workflowFile(cwd, configFile, outDir, dependencies, compiled, workflowYaml, WORKFLOW_FILE);
 
   if (options.check) {
     const stale = await staleFiles(outDir, files, previous, owns);
@@ -166,7 +97,15 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
  * can point at the output: the config and `out/` inside the project folder, with plain names. Not
  * with `--backend local`, whose state a CI runner cannot keep.
  */
-function workflowFile(cwd: string, configFile: string, outDir: string, dependencies: readonly string[], compiled: Compiled): EmittedFile | undefined {
+function workflowFile(
+  cwd: string,
+  configFile: string,
+  outDir: string,
+  dependencies: readonly string[],
+  compiled: Compiled,
+  workflowYaml: typeof import("./workflow.js").workflowYaml,
+  WORKFLOW_FILE: string,
+): EmittedFile | undefined {
   const rel = (p: string) => relative(cwd, p).split(sep).join("/");
   const inside = (p: string) => p !== "" && !isAbsolute(p) && !p.startsWith("../") && /^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(p);
   const out = rel(outDir);
@@ -193,18 +132,6 @@ async function writeWorkflow(file: EmittedFile): Promise<boolean> {
   return true;
 }
 
-/**
- * Match each config TODO to the variables standing for it. A setting under `defaults` is used
- * through each environment's path (`environments.<env>.x`), so match by the path's tail too.
- */
-function reportTodos(todos: readonly ConfigTodo[], uses: readonly TodoUse[]): TodoReport[] {
-  return todos.map((todo) => {
-    const tail = todo.path.startsWith("defaults.") ? todo.path.slice("defaults.".length) : undefined;
-    const mine = uses.filter((u) => u.path === todo.path || (tail !== undefined && /^environments\.[^.]+\./.test(u.path) && u.path.replace(/^environments\.[^.]+\./, "") === tail && u.site === todo.site));
-    return { ...todo, uses: mine.map((u) => ({ variable: u.variable, root: u.root })) };
-  });
-}
-
 async function previousFiles(outDir: string): Promise<string[]> {
   try {
     const manifest = JSON.parse(await readFile(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
@@ -223,10 +150,6 @@ async function staleFiles(outDir: string, files: readonly EmittedFile[], previou
   const next = new Set(files.map((f) => f.path));
   for (const p of previous) if (!next.has(p) && (!owns || owns(p))) stale.push(`${p} (no longer generated)`);
   return stale;
-}
-
-function unlocated(issue: ConfigIssue): LocatedIssue {
-  return { path: toDotPath(issue.path), message: issue.message, ...(issue.key ? { key: issue.key } : {}) } as LocatedIssue;
 }
 
 /** Attach file:line:col to each issue (loads ts-morph: only ever on this error path). */

@@ -9,8 +9,10 @@
  * error naming the file instead of a hung or killed compile. The worker starts before esbuild
  * bundles, so its start-up overlaps the bundling and the success path stays fast.
  */
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SHARE_ENV, Worker } from "node:worker_threads";
 import type { Message, Plugin } from "esbuild";
@@ -55,75 +57,167 @@ export function findConfigFile(cwd: string, explicit?: string): string {
 }
 
 export async function loadConfig(file: string, command = "compile", options: LoadOptions = {}): Promise<LoadedConfig> {
-  const timeoutMs = options.timeoutMs ?? timeoutFromEnv();
+  const cached = readBundleCache(file);
+  // The worker starts first, so its start-up overlaps the bundling.
   const worker = new ConfigWorker(options.heapMb ?? DEFAULT_HEAP_MB);
   try {
-    const { build } = await import("esbuild");
-    const result = await build({
-      entryPoints: [file],
-      absWorkingDir: resolve(file, ".."),
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      sourcemap: "inline",
-      sourcesContent: false,
-      logLevel: "silent",
-      plugins: [externalsAsFileUrls],
-    }).catch((e: { errors?: Message[] }) => {
-      throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
-    });
-
-    const code = result.outputFiles[0]!.text;
-    const dir = resolve(file, "..");
-    const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(dir, p));
-    const map = inlineSourceMap(code);
-    const mapper = map ? new SourceMapper(map) : undefined;
-    /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
-    const toSource = (text: string) =>
-      text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (_whole, line: string, col: string) => {
-        const pos = mapper?.original(Number(line), Number(col));
-        return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
-      });
-
-    const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs);
-    switch (outcome.kind) {
-      case "value":
-        break;
-      case "threw": {
-        const message = toSource(describeThrown(outcome.error)).replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+/g, file);
-        // The bundle runs from a data: URL, which has no folder: a relative import computed at run time cannot resolve.
-        const hint = /Failed to resolve module specifier "\.\.?\//.test(message) ? ` (import relative files statically, \`import x from "./file"\`, so caja bundles them)` : "";
-        throw new ConfigLoadError(`${file}: the config ${outcome.stage === "import" ? "threw while loading" : "function threw"}: ${message}${hint}`);
-      }
-      case "no-default":
-        throw new ConfigLoadError(`${file} must \`export default defineConfig({...})\``);
-      case "timeout":
-        throw new ConfigLoadError(
-          `${file}: the config did not finish evaluating within ${seconds(timeoutMs)} (an endless loop, or a promise that never settles?). ` +
-            `Set CAJA_LOAD_TIMEOUT_MS to allow longer.`,
-        );
-      case "exited":
-        throw new ConfigLoadError(
-          outcome.code === 0
-            ? `${file}: the config stopped without producing its value: it awaits a promise that can never settle (or calls process.exit(0))`
-            : `${file}: the config ended the process (process.exit(${outcome.code})) while loading`,
-        );
-      case "crashed":
-        throw new ConfigLoadError(`${file}: the config could not be evaluated: ${outcome.message}`);
-      default:
-        assertNever(outcome);
+    return await evaluateConfig(file, command, options, worker, cached ?? (await bundleConfig(file)));
+  } catch (e) {
+    // A cached bundle may point at packages that moved since (a reinstall): bundle afresh once.
+    if (!cached || !(e instanceof ConfigLoadError) || !/threw while loading/.test(e.message)) throw e;
+    const retry = new ConfigWorker(options.heapMb ?? DEFAULT_HEAP_MB);
+    try {
+      return await evaluateConfig(file, command, options, retry, await bundleConfig(file));
+    } finally {
+      retry.dispose();
     }
-    const value = decode(outcome.value);
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new ConfigLoadError(`${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`);
-    }
-    relocateTodos(value, toSource);
-    return { file, value, dependencies };
   } finally {
     worker.dispose();
+  }
+}
+
+interface Bundle {
+  readonly code: string;
+  readonly dependencies: readonly string[];
+}
+
+async function bundleConfig(file: string): Promise<Bundle> {
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [file],
+    absWorkingDir: resolve(file, ".."),
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "inline",
+    sourcesContent: false,
+    logLevel: "silent",
+    plugins: [externalsAsFileUrls],
+  }).catch((e: { errors?: Message[] }) => {
+    throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
+  });
+
+  const code = result.outputFiles[0]!.text;
+  const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(file, "..", p));
+  writeBundleCache(file, { code, dependencies });
+  return { code, dependencies };
+}
+
+async function evaluateConfig(
+  file: string,
+  command: string,
+  options: LoadOptions,
+  worker: ConfigWorker,
+  { code, dependencies }: Bundle,
+): Promise<LoadedConfig> {
+  const timeoutMs = options.timeoutMs ?? timeoutFromEnv();
+  const dir = resolve(file, "..");
+  const map = inlineSourceMap(code);
+  const mapper = map ? new SourceMapper(map) : undefined;
+  /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
+  const toSource = (text: string) =>
+    text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (_whole, line: string, col: string) => {
+      const pos = mapper?.original(Number(line), Number(col));
+      return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
+    });
+
+  const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs);
+  switch (outcome.kind) {
+    case "value":
+      break;
+    case "threw": {
+      const message = toSource(describeThrown(outcome.error)).replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+/g, file);
+      // The bundle runs from a data: URL, which has no folder: a relative import computed at run time cannot resolve.
+      const hint = /Failed to resolve module specifier "\.\.?\//.test(message)
+        ? ` (import relative files statically, \`import x from "./file"\`, so caja bundles them)`
+        : "";
+      throw new ConfigLoadError(`${file}: the config ${outcome.stage === "import" ? "threw while loading" : "function threw"}: ${message}${hint}`);
+    }
+    case "no-default":
+      throw new ConfigLoadError(`${file} must \`export default defineConfig({...})\``);
+    case "timeout":
+      throw new ConfigLoadError(
+        `${file}: the config did not finish evaluating within ${seconds(timeoutMs)} (an endless loop, or a promise that never settles?). ` +
+          `Set CAJA_LOAD_TIMEOUT_MS to allow longer.`,
+      );
+    case "exited":
+      throw new ConfigLoadError(
+        outcome.code === 0
+          ? `${file}: the config stopped without producing its value: it awaits a promise that can never settle (or calls process.exit(0))`
+          : `${file}: the config ended the process (process.exit(${outcome.code})) while loading`,
+      );
+    case "crashed":
+      throw new ConfigLoadError(`${file}: the config could not be evaluated: ${outcome.message}`);
+    default:
+      assertNever(outcome);
+  }
+  const value = decode(outcome.value);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigLoadError(
+      `${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`,
+    );
+  }
+  relocateTodos(value, toSource);
+  return { file, value, dependencies };
+}
+
+// -----------------------------------------------------------------------------------------------
+// The bundle cache: an unchanged config (and its imports) skips esbuild altogether.
+
+/** Bump when the bundle's shape changes (plugins, format), so old entries are not reused. */
+const BUNDLE_FORMAT = 2;
+
+interface CacheEntry {
+  readonly format: number;
+  readonly file: string;
+  /** Each bundled local file with a hash of its content (timestamps can be too coarse to trust). */
+  readonly inputs: readonly { readonly path: string; readonly sha: string }[];
+  readonly code: string;
+}
+
+/** `node_modules/.cache/caja/` nearest the config (as other tools do), else the temp folder. */
+function cachePath(file: string): string {
+  const name = `bundle-${createHash("sha256").update(file).digest("hex").slice(0, 16)}.json`;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "node_modules"))) return join(dir, "node_modules", ".cache", "caja", name);
+    if (dirname(dir) === dir) return join(tmpdir(), `caja-cache-${process.getuid?.() ?? "user"}`, name);
+  }
+}
+
+function readBundleCache(file: string): Bundle | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(cachePath(file), "utf8")) as CacheEntry;
+    if (entry.format !== BUNDLE_FORMAT || entry.file !== file) return undefined;
+    for (const input of entry.inputs) if (contentHash(input.path) !== input.sha) return undefined;
+    return { code: entry.code, dependencies: entry.inputs.map((i) => i.path) };
+  } catch {
+    return undefined;
+  }
+}
+
+function contentHash(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Best effort: a cache that cannot be written only costs the next compile a bundle. */
+function writeBundleCache(file: string, bundle: Bundle): void {
+  try {
+    const entry: CacheEntry = {
+      format: BUNDLE_FORMAT,
+      file,
+      inputs: bundle.dependencies.map((path) => ({ path, sha: contentHash(path) })),
+      code: bundle.code,
+    };
+    const target = cachePath(file);
+    mkdirSync(dirname(target), { recursive: true });
+    const temp = `${target}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(entry));
+    renameSync(temp, target);
+  } catch {
+    // ignored on purpose, see above
   }
 }
 
@@ -292,9 +386,7 @@ const externalsAsFileUrls: Plugin = {
 /** `file:line:col: message` for each esbuild error, as editors and terminals link them. */
 function formatMessages(messages: readonly Message[], fallback: unknown): string {
   if (messages.length === 0) return fallback instanceof Error ? fallback.message : String(fallback);
-  return messages
-    .map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text))
-    .join("\n");
+  return messages.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text)).join("\n");
 }
 
 /** The error's message and the first stack frame in the user's code (source-mapped by the caller). */

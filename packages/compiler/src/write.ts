@@ -18,6 +18,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { EmittedFile } from "./emit.js";
 
@@ -72,25 +73,21 @@ async function manifestFiles(outDir: string): Promise<string[]> {
 
 /** Diff, stage, commit, apply. */
 async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions): Promise<WriteResult> {
+  // The per-file steps below use synchronous calls: each is a few microseconds of real work, and
+  // awaiting hundreds of thread-pool round trips one by one made large compiles mostly idle.
   const changed: EmittedFile[] = [];
-  for (const file of files) {
-    const current = await readFile(join(outDir, file.path), "utf8").catch(() => undefined);
-    if (current !== file.content) changed.push(file);
-  }
+  for (const file of files) if (readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
   const next = new Set(files.map((f) => f.path));
   const owns = options.owns ?? (() => true);
   const stale = options.previous.filter((p) => !next.has(p) && owns(p) && isSafeRelative(p));
   if (changed.length === 0 && stale.length === 0) return { written: [], removed: [], unchanged: files.length };
 
   const journal = join(outDir, JOURNAL_DIR);
-  const write = options.writeFile ?? ((path: string, content: string) => writeFile(path, content));
+  const write = options.writeFile ?? (async (path: string, content: string) => writeFileSync(path, content));
   try {
     await rm(journal, { recursive: true, force: true });
-    for (const [i, file] of changed.entries()) {
-      const staged = join(journal, "files", String(i));
-      await mkdir(dirname(staged), { recursive: true });
-      await write(staged, file.content);
-    }
+    mkdirSync(join(journal, "files"), { recursive: true });
+    for (const [i, file] of changed.entries()) await write(join(journal, "files", String(i)), file.content);
     const entry: Journal = { write: changed.map((f, i) => ({ from: `files/${i}`, to: f.path })), remove: stale };
     await write(join(journal, "journal.json.tmp"), JSON.stringify(entry));
     await rename(join(journal, "journal.json.tmp"), join(journal, "journal.json"));
@@ -112,15 +109,28 @@ interface Journal {
   readonly remove: readonly string[];
 }
 
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Roll a committed journal forward (idempotent: safe to repeat after another interruption). */
 async function apply(outDir: string): Promise<void> {
   const journalDir = join(outDir, JOURNAL_DIR);
   const journal = JSON.parse(await readFile(join(journalDir, "journal.json"), "utf8")) as Journal;
+  const made = new Set<string>();
   for (const { from, to } of journal.write) {
     const target = join(outDir, to);
-    await mkdir(dirname(target), { recursive: true });
+    const dir = dirname(target);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
     try {
-      await rename(join(journalDir, from), target);
+      renameSync(join(journalDir, from), target);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, relative, resolve, sep } from "node:path";
 import { VERSION } from "../cli.js";
-import { schemaValidator } from "../compile.js";
+import { schemaValidator } from "../pipeline.js";
 import { rootDocument } from "../emit.js";
 import { ConfigIssuesError, formatIssue, type LocatedIssue } from "../errors.js";
 import { stableStringify } from "../json.js";

@@ -1,7 +1,7 @@
 /** `caja compile`: config → out/. */
 import { join, relative } from "node:path";
 import { compile, type CompileResult } from "../compile.js";
-import { describeFinding } from "../policy/check.js";
+import { describeFinding } from "../policy/finding.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
 export const usage = "caja compile [--config FILE] [--out DIR] [--env NAME]... [--backend s3|local] [--check]";

@@ -4,7 +4,7 @@
  * Linear in the size of the plan; the one fixed cost is the config's JSON Schema.
  */
 import { configJsonSchema } from "../../../dsl/src/json-schema.js";
-import type { Compiled } from "../compile.js";
+import type { Compiled } from "../pipeline.js";
 import type { EmittedFile } from "../emit.js";
 import { phaseGraph, renderSvg } from "../graph.js";
 import { stableStringify } from "../json.js";
@@ -15,8 +15,8 @@ import { configReferencePage } from "./reference.js";
 
 export { DOC_PAGES, type DocsOptions } from "./markdown.js";
 
-/** Where the docs live under the output directory. */
-export const DOCS_DIR = "docs";
+export { DOCS_DIR } from "./paths.js";
+import { DOCS_DIR } from "./paths.js";
 
 export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, options: DocsOptions = {}): EmittedFile[] {
   const { config, plan, todos } = compiled;

@@ -13,22 +13,8 @@ import { PlanView, type PlannedResource } from "./engine.js";
 import { formatPath, type PathSegment } from "./paths.js";
 import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
 
-export interface Finding {
-  readonly ruleId: string;
-  /** The rule's one-line statement of what must hold. */
-  readonly title: string;
-  readonly checkov: readonly string[];
-  readonly trivy: readonly string[];
-  readonly severity: Severity;
-  /** Root id, e.g. `prod/50-service`. */
-  readonly root: string;
-  /** Resource address in that root, e.g. `aws_lb.main`. */
-  readonly address: string;
-  /** The config field that caused it, or the closest one that controls it. */
-  readonly configPath: string;
-  readonly message: string;
-  readonly fix: string;
-}
+export type { Finding } from "./finding.js";
+import type { Finding } from "./finding.js";
 
 export interface SuppressedFinding extends Finding {
   readonly suppression: Suppression & { readonly path: string };
@@ -105,10 +91,8 @@ export function enforcePolicies(plan: Plan, config: ResolvedConfig, options: Pol
   return result;
 }
 
-/** `[alb-waf] prod/50-service aws_lb.main: <message>. Fix: <fix>` */
-export function describeFinding(f: Finding): string {
-  return `[${f.ruleId}] ${f.root} ${f.address}: ${f.message}. Fix: ${f.fix}`;
-}
+export { describeFinding } from "./finding.js";
+import { describeFinding } from "./finding.js";
 
 function violations(result: CheckResult): Violation[] {
   if (result === undefined) return [];

@@ -6,18 +6,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(repo, "packages/compiler/bin/caja.mjs");
 
 const SUPPRESSIONS = `[
-      { rule: "alb-internal", resource: "aws_lb.main", reason: "the API's public entry point" },
-      { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF deferred by the plan" },
-      { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF deferred by the plan" },
-      { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "redirect only" },
-      { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "redirect only" },
-      { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "no VPC endpoints" },
+${BY_DESIGN_SUPPRESSIONS.map((x) => `      ${JSON.stringify(x)},`).join("\n")}
       EXTRA
     ]`;
 

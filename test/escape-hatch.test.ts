@@ -21,9 +21,15 @@ describe("the escape hatch (extend)", () => {
   it("adds a raw resource to one environment's root, with Terraform interpolation intact", () => {
     const c = compileWith(withExtend("prod", "service", {
       resources: { aws_sns_topic: { audit: { name: "caja-prod-audit", tags: { Lb: "${aws_lb.main.arn}", Literal: "$${not.interpolated}" } } } },
-    }));
+    }), { enforcePolicies: false });
     expect(rootJson(c, "prod/50-service").resource.aws_sns_topic.audit).toEqual({ name: "caja-prod-audit", tags: { Lb: "${aws_lb.main.arn}", Literal: "$${not.interpolated}" } });
     expect(rootJson(c, "dev/50-service").resource.aws_sns_topic).toBeUndefined();
+  });
+
+  it("holds raw resources to the security gate like generated ones", () => {
+    expect(issues(withExtend("prod", "service", { resources: { aws_sns_topic: { audit: { name: "caja-prod-audit" } } } })).map((i) => i.path)).toContain(
+      "environments.prod.extend.service.resources.aws_sns_topic.audit",
+    );
   });
 
   it("deep-merges an override into a generated resource", () => {

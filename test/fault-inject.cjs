@@ -31,5 +31,25 @@ for (const name of ["writeFile", "rename", "unlink", "rm", "rmdir", "mkdir", "li
     return original.apply(this, args);
   };
 }
+// The write stage uses synchronous calls for its per-file steps: count and fault those too.
+for (const name of ["writeFileSync", "renameSync", "unlinkSync", "rmSync", "rmdirSync", "mkdirSync", "linkSync", "openSync"]) {
+  const original = fs[name];
+  fs[name] = function (...args) {
+    const target = String(args[0]);
+    if (dir && (target === dir || target.startsWith(`${dir}/`))) {
+      count++;
+      const op = name.replace(/Sync$/, "");
+      if (log) ops.push(`${op} ${target.slice(dir.length)}${op === "rename" || op === "link" ? ` ${String(args[1]).slice(dir.length)}` : ""}`);
+      if (count === at) {
+        if (mode === "kill") {
+          process.kill(process.pid, "SIGKILL");
+          for (;;); // the signal is on its way; run nothing else meanwhile
+        }
+        throw Object.assign(new Error(`${mode}: injected`), { code: mode, path: target });
+      }
+    }
+    return original.apply(this, args);
+  };
+}
 syncBuiltinESMExports();
 if (log) process.on("exit", () => fs.writeFileSync(log, ops.join("\n")));

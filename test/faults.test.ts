@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOURNAL_DIR, LOCK_FILE, recoverOutput } from "../packages/compiler/src/write.js";
-import { baseConfig } from "./helpers.js";
+import { baseConfig, BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(repo, "packages/compiler/bin/caja.mjs");
@@ -21,14 +21,7 @@ const injector = join(repo, "test/fault-inject.cjs");
 /** A file caja did not generate, which no fault may touch. */
 const USER_FILE = "dev/20-network/terraform.tfstate";
 
-const suppressions = [
-  { rule: "alb-internal", resource: "aws_lb.main", reason: "public entry point" },
-  { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF deferred" },
-  { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF deferred" },
-  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "redirect only" },
-  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "redirect only" },
-  { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "no VPC endpoints" },
-];
+const suppressions = BY_DESIGN_SUPPRESSIONS.map((x) => ({ ...x }));
 /** A: dev, staging, prod. B: every root changes (tags), staging's roots go, qa's come. */
 const CONFIG_A = { ...baseConfig(), policy: { suppressions } };
 const CONFIG_B = { ...CONFIG_A, tags: { Owner: "sre", Confidentiality: "internal", CostCenter: "events-eng" }, environments: { dev: {}, qa: { tier: "staging" }, prod: {} } };

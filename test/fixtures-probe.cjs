@@ -1,6 +1,7 @@
 // Preloaded into a caja process by test/startup.test.ts: at exit, lists the CommonJS modules it
 // loaded (typescript and ts-morph are CommonJS, so they show up here if anything imported them).
-process.on("exit", () => {
+// `--require` also preloads into worker threads (the config runs in one): report from the main thread only.
+if (require("node:worker_threads").isMainThread) process.on("exit", () => {
   const loaded = Object.keys(require.cache).filter((p) => /node_modules[\\/](typescript|ts-morph|@ts-morph)[\\/]/.test(p));
   process.stderr.write(`caja-probe-loaded=${JSON.stringify(loaded)}\n`);
 });

@@ -14,7 +14,7 @@ import { ConfigIssuesError, type LocatedIssue } from "../packages/compiler/src/e
 import { checkPolicies } from "../packages/compiler/src/policy/check.js";
 import { parsePath } from "../packages/compiler/src/policy/paths.js";
 import { MUTATIONS, validConfig, type Mutated } from "./fuzz-configs.js";
-import { compileWith, tempDir } from "./helpers.js";
+import { compileWith, tempDir, compileValue } from "./helpers.js";
 
 // Fixed so every run checks the same cases; CAJA_FUZZ_SEED explores others (a failure prints the seed to reproduce).
 const SEED = Number(process.env.CAJA_FUZZ_SEED ?? 20261125);
@@ -30,7 +30,7 @@ type Outcome = { readonly accepted: true; readonly compiled: Compiled } | { read
 function outcome(config: unknown): Outcome {
   let compiled: Compiled;
   try {
-    compiled = compileWith(config);
+    compiled = compileValue(config);
   } catch (e) {
     if (e instanceof ConfigIssuesError) return { accepted: false, issues: e.issues };
     throw e;

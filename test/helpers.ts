@@ -31,6 +31,11 @@ export function configWith(patch: Partial<CajaConfigInput>): CajaConfigInput {
 }
 
 export function compileWith(config: unknown = baseConfig(), options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local"; enforcePolicies?: boolean } = {}): Compiled {
+  return compileValue(config, options);
+}
+
+/** Like `compileWith`, but compiles exactly the value given (`undefined` included): for fuzzing. */
+export function compileValue(config: unknown, options: { phases?: readonly PhaseDef[]; backend?: "s3" | "local"; enforcePolicies?: boolean } = {}): Compiled {
   return compileConfig(config, { ...options, validateBody: (type, body) => validateResourceBody("resource", type, body) });
 }
 

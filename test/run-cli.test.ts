@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { offlineEnv, offlineOverride, OFFLINE_OVERRIDE } from "../packages/compiler/src/run/offline.js";
 import { findTerraform, runTerraform, terraformEnv } from "../packages/compiler/src/terraform.js";
-import { tempDir } from "./helpers.js";
+import { tempDir, BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repo, "packages/compiler/bin/caja.mjs");
@@ -31,6 +31,7 @@ export default defineConfig({
   github: { repository: "dbash/caja" },
   defaults: { alarms: { emails: ["oncall@dbash.dev"] } },
   environments: { dev: {}, prod: {} },
+  policy: { suppressions: ${JSON.stringify(BY_DESIGN_SUPPRESSIONS)} },
 });
 `;
 

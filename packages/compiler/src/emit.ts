@@ -21,7 +21,7 @@ export function emitRoots(plan: Plan, config: ResolvedConfig): EmittedFile[] {
   const files: EmittedFile[] = [];
   for (const root of plan.roots) {
     files.push({ path: `${root.id}/main.tf.json`, content: stableStringify(rootDocument(root, config, plan)) });
-    files.push({ path: `${root.id}/main.tftest.json`, content: stableStringify(testDocument(root, config)) });
+    files.push({ path: `${root.id}/main.tftest.json`, content: stableStringify(testDocument(root)) });
   }
   return files;
 }
@@ -125,7 +125,7 @@ function providers(root: RootPlan, config: ResolvedConfig): Record<string, unkno
  * validates them), every remote-state read overridden with the producer's example outputs, every
  * TODO variable given an example, and one apply run that checks the module's assertions.
  */
-export function testDocument(root: RootPlan, config: ResolvedConfig): Record<string, unknown> {
+export function testDocument(root: RootPlan): Record<string, unknown> {
   const b = root.builder;
   const mocks: Record<string, unknown> = {};
   if (b.mockResources.size > 0) {
@@ -159,7 +159,6 @@ export function testDocument(root: RootPlan, config: ResolvedConfig): Record<str
   if (b.overrides.length > 0) doc.override_resource = b.overrides.map((o) => ({ target: o.target.address, values: o.values }));
   const vars = [...b.variables].filter(([, v]) => v.default === undefined);
   if (vars.length > 0) doc.variables = Object.fromEntries(vars.map(([name, v]) => [name, v.example]));
-  void config;
   return doc;
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Extension, ResolvedConfig, ResolvedEnvironment, Todo } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
+import { closest } from "@caja/dsl/suggest";
 import {
   expr,
   fromTerraformJson,
@@ -176,7 +177,7 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
       const at = `${path}.overrides["${address}"]`;
       if (!entry || entry.handle.kind !== "resource") {
         const known = builder.entries.filter((e) => e.handle.kind === "resource").map((e) => e.handle.address);
-        const hint = closestAddress(address, known);
+        const hint = closest(address, known);
         issues.push({ path: at, message: `${plan.id} has no resource ${address}.${hint ? ` Did you mean "${hint}"?` : ` It has: ${known.join(", ")}.`}` });
         continue;
       }
@@ -380,10 +381,4 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function closestAddress(address: string, known: readonly string[]): string | undefined {
-  const [type] = address.split(".");
-  const sameType = known.filter((k) => k.startsWith(`${type}.`));
-  return sameType.length === 1 ? sameType[0] : known.find((k) => k.toLowerCase() === address.toLowerCase());
 }

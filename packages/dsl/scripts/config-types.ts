@@ -12,7 +12,17 @@ export async function generateConfigTypes(): Promise<string> {
 
   schema.title = "CajaConfig";
   const envs = schema.properties.environments;
-  envs.additionalProperties.title = "EnvironmentConfig";
+  // An environment is the settings `defaults` also takes, plus its tier: say so once, rather than
+  // generating the same several hundred lines twice.
+  const env = envs.additionalProperties;
+  envs.additionalProperties = {
+    title: "EnvironmentConfig",
+    description: env.description,
+    type: "object",
+    allOf: [{ tsType: "EnvironmentSettings" }],
+    properties: { tier: env.properties.tier },
+    additionalProperties: false,
+  };
   delete envs.propertyNames;
   schema.properties.defaults.title = "EnvironmentSettings";
   inlineTodoRefs(schema);

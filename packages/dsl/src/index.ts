@@ -6,6 +6,7 @@ import type { CajaConfig, EnvironmentConfig } from "./config.generated.js";
 
 export type { CajaConfig, EnvironmentConfig } from "./config.generated.js";
 export { todo, isTodo, relocateTodo, type Todo } from "./todo.js";
+export { fnv1a } from "./hash.js";
 
 /** What a function-form config receives. */
 export interface ConfigContext {

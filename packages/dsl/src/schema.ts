@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { AWS_REGIONS, FARGATE_SIZES, LOG_RETENTION_DAYS, RDS_INSTANCE_CLASSES } from "./aws-values.js";
 import { ALARM_DEFAULTS, ENV_PHASE_IDS, GLOBAL_PHASE_IDS, KNOWN_CIDR_OCTETS, TIER_DEFAULTS, TIERS, type Tier } from "./defaults.js";
+import { fnv1a } from "./hash.js";
 import { closest } from "./suggest.js";
 import { isTodo, type Todo } from "./todo.js";
 
@@ -694,15 +695,6 @@ function cidrsOverlap(a: string, b: string): boolean {
   }
 }
 
-/** FNV-1a 32-bit: a tiny stable hash for derived defaults (not for security). */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /**
  * The config schema. Parse with `configSchema.safeParse(value, { reportInput: true })`;

@@ -4,6 +4,7 @@
  * so it is stable across compiles and two long names rarely collide; when they do, the engine
  * reports the collision instead of letting AWS reject the second apply.
  */
+import { fnv1a } from "@caja/dsl";
 
 /** Name rules of one kind of AWS resource (provider validators and API limits). */
 export interface NameRule {
@@ -73,12 +74,7 @@ export function fitName(name: string, rule: NameRule): string {
 
 /** Six base-36 characters of FNV-1a: stable, short, lowercase-safe. */
 export function shortHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(36).padStart(7, "0").slice(-6);
+  return fnv1a(text).toString(36).padStart(7, "0").slice(-6);
 }
 
 function escapeClass(chars: string): string {

@@ -13,41 +13,34 @@ const log = process.env.CAJA_FAULT_LOG;
 const ops = [];
 let count = 0;
 
-for (const name of ["writeFile", "rename", "unlink", "rm", "rmdir", "mkdir", "link", "open"]) {
+/** Count a change under CAJA_FAULT_DIR; at the chosen one, die or say which error to raise. */
+function fault(op, args) {
+  const target = String(args[0]);
+  if (!dir || (target !== dir && !target.startsWith(`${dir}/`))) return undefined;
+  count++;
+  if (log) ops.push(`${op} ${target.slice(dir.length)}${op === "rename" || op === "link" ? ` ${String(args[1]).slice(dir.length)}` : ""}`);
+  if (count !== at) return undefined;
+  if (mode === "kill") {
+    process.kill(process.pid, "SIGKILL");
+    for (;;); // the signal is on its way; run nothing else meanwhile
+  }
+  return Object.assign(new Error(`${mode}: injected`), { code: mode, path: target });
+}
+
+const OPS = ["writeFile", "rename", "unlink", "rm", "rmdir", "mkdir", "link", "open"];
+for (const name of OPS) {
   const original = fsp[name];
   fsp[name] = function (...args) {
-    const target = String(args[0]);
-    if (dir && (target === dir || target.startsWith(`${dir}/`))) {
-      count++;
-      if (log) ops.push(`${name} ${target.slice(dir.length)}${name === "rename" || name === "link" ? ` ${String(args[1]).slice(dir.length)}` : ""}`);
-      if (count === at) {
-        if (mode === "kill") {
-          process.kill(process.pid, "SIGKILL");
-          for (;;); // the signal is on its way; run nothing else meanwhile
-        }
-        return Promise.reject(Object.assign(new Error(`${mode}: injected`), { code: mode, path: target }));
-      }
-    }
-    return original.apply(this, args);
+    const error = fault(name, args);
+    return error ? Promise.reject(error) : original.apply(this, args);
   };
 }
 // The write stage uses synchronous calls for its per-file steps: count and fault those too.
-for (const name of ["writeFileSync", "renameSync", "unlinkSync", "rmSync", "rmdirSync", "mkdirSync", "linkSync", "openSync"]) {
-  const original = fs[name];
-  fs[name] = function (...args) {
-    const target = String(args[0]);
-    if (dir && (target === dir || target.startsWith(`${dir}/`))) {
-      count++;
-      const op = name.replace(/Sync$/, "");
-      if (log) ops.push(`${op} ${target.slice(dir.length)}${op === "rename" || op === "link" ? ` ${String(args[1]).slice(dir.length)}` : ""}`);
-      if (count === at) {
-        if (mode === "kill") {
-          process.kill(process.pid, "SIGKILL");
-          for (;;); // the signal is on its way; run nothing else meanwhile
-        }
-        throw Object.assign(new Error(`${mode}: injected`), { code: mode, path: target });
-      }
-    }
+for (const name of OPS) {
+  const original = fs[`${name}Sync`];
+  fs[`${name}Sync`] = function (...args) {
+    const error = fault(name, args);
+    if (error) throw error;
     return original.apply(this, args);
   };
 }

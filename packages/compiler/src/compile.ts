@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig } from "./load.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
-import { MANIFEST, WriteError, writeOutput, type WriteResult } from "./write.js";
+import { manifestFiles, MANIFEST, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 
@@ -68,7 +68,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const { configFile, dependencies, ...compiled } = await compileFromDisk(options);
   const { workflowYaml, WORKFLOW_FILE } = await import("./pipeline.js");
 
-  const previous = await previousFiles(outDir);
+  const previous = await manifestFiles(outDir);
   const envs = options.envs ?? [];
   const isDoc = (p: string) => p.startsWith(`${DOCS_DIR}/`);
   const owns = options.docsOnly
@@ -132,14 +132,6 @@ async function writeWorkflow(file: EmittedFile): Promise<boolean> {
   return true;
 }
 
-async function previousFiles(outDir: string): Promise<string[]> {
-  try {
-    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
-    return Array.isArray(manifest.files) ? manifest.files.filter((f): f is string => typeof f === "string") : [];
-  } catch {
-    return [];
-  }
-}
 
 async function staleFiles(outDir: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): Promise<string[]> {
   const stale: string[] = [];

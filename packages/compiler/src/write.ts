@@ -62,7 +62,7 @@ export async function writeOutput(outDir: string, files: readonly EmittedFile[],
 }
 
 /** The files the manifest on disk lists (what the last completed write generated). */
-async function manifestFiles(outDir: string): Promise<string[]> {
+export async function manifestFiles(outDir: string): Promise<string[]> {
   try {
     const manifest = JSON.parse(await readFile(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
     return Array.isArray(manifest.files) ? manifest.files.filter((f): f is string => typeof f === "string") : [];

@@ -15,11 +15,10 @@
  * point-in-time recovery and encryption at rest.
  */
 import { isTodo } from "@caja/dsl";
-import { jsonDocument } from "./core/expr.js";
+import { bucketPolicy, privateBucket } from "./core/buckets.js";
 import { defineModule } from "./core/module.js";
 import { BOOTSTRAP } from "./contracts.js";
 import { NAME_RULES } from "./core/naming.js";
-import { denyInsecureTransport } from "./core/policies.js";
 
 const NAME_SERVERS_EXAMPLE = ["ns-1536.awsdns-00.co.uk", "ns-0.awsdns-00.com", "ns-1024.awsdns-00.org", "ns-512.awsdns-00.net"];
 
@@ -29,36 +28,8 @@ export const bootstrap = defineModule(BOOTSTRAP, (ctx) => {
   const protect = { prevent_destroy: true };
 
   const bucketName = ctx.claimName(state.bucket, NAME_RULES.s3Bucket);
-  const bucket = root.resource("aws_s3_bucket", "state", { bucket: bucketName, force_destroy: false }, { lifecycle: protect });
-  root.resource("aws_s3_bucket_versioning", "state", {
-    bucket: bucket.attr("id"),
-    versioning_configuration: { status: "Enabled" },
-  });
-  root.resource("aws_s3_bucket_server_side_encryption_configuration", "state", {
-    bucket: bucket.attr("id"),
-    rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" }, bucket_key_enabled: false }],
-  });
-  const pab = root.resource("aws_s3_bucket_public_access_block", "state", {
-    bucket: bucket.attr("id"),
-    block_public_acls: true,
-    block_public_policy: true,
-    ignore_public_acls: true,
-    restrict_public_buckets: true,
-  });
-  const policy = root.resource(
-    "aws_s3_bucket_policy",
-    "state",
-    { bucket: bucket.attr("id"), policy: jsonDocument(denyInsecureTransport(bucket.attr("arn"))) },
-    // Writing the policy while the public-access block is still being applied fails with
-    // "conflicting conditional operation"; ownership controls then follow both.
-    { dependsOn: [pab] },
-  );
-  root.resource(
-    "aws_s3_bucket_ownership_controls",
-    "state",
-    { bucket: bucket.attr("id"), rule: { object_ownership: "BucketOwnerEnforced" } },
-    { dependsOn: [pab, policy] },
-  );
+  const stateBucket = privateBucket(root, "state", bucketName, protect);
+  bucketPolicy(root, "state", stateBucket, stateBucket.bucket.attr("arn"));
 
   if (state.locking === "dynamodb") {
     root.resource(

@@ -35,10 +35,9 @@
  * replication, lifecycle and event notifications (CKV_AWS_144, CKV2_AWS_61/62). No Content-Security-Policy:
  * it depends on the application's script and API origins, so the app should own it.
  */
-import { jsonDocument } from "./core/expr.js";
+import { bucketPolicy, privateBucket } from "./core/buckets.js";
 import { defineModule } from "./core/module.js";
 import { NAME_RULES } from "./core/naming.js";
-import { denyInsecureTransport } from "./core/policies.js";
 import { DOMAIN, STATIC_SITE } from "./contracts.js";
 
 /** The Route 53 hosted zone of every CloudFront distribution (alias targets use it). */
@@ -58,23 +57,9 @@ export const staticSite = defineModule(STATIC_SITE, (ctx) => {
   // --- bucket -----------------------------------------------------------------------------------
   // No prevent_destroy: the content is a build artifact CI republishes; force_destroy stays false so
   // a bucket with objects is never emptied by Terraform.
-  const bucket = root.resource("aws_s3_bucket", "web", { bucket: bucketName, force_destroy: false });
-  root.resource("aws_s3_bucket_versioning", "web", {
-    bucket: bucket.attr("id"),
-    versioning_configuration: { status: "Enabled" },
-  });
-  root.resource("aws_s3_bucket_server_side_encryption_configuration", "web", {
-    bucket: bucket.attr("id"),
-    // SSE-S3, not KMS: an OAC reading SSE-KMS objects needs a key policy for CloudFront, for no gain here.
-    rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" }, bucket_key_enabled: false }],
-  });
-  const pab = root.resource("aws_s3_bucket_public_access_block", "web", {
-    bucket: bucket.attr("id"),
-    block_public_acls: true,
-    block_public_policy: true,
-    ignore_public_acls: true,
-    restrict_public_buckets: true,
-  });
+  // SSE-S3, not KMS: an OAC reading SSE-KMS objects needs a key policy for CloudFront, for no gain here.
+  const site = privateBucket(root, "web", bucketName);
+  const { bucket } = site;
 
   // --- CloudFront -------------------------------------------------------------------------------
   const oac = root.resource("aws_cloudfront_origin_access_control", "web", {
@@ -149,20 +134,7 @@ export const staticSite = defineModule(STATIC_SITE, (ctx) => {
     // at the bucket is refused (the confused-deputy guard).
     Condition: { StringEquals: { "aws:SourceArn": distribution.attr("arn") } },
   };
-  const policy = root.resource(
-    "aws_s3_bucket_policy",
-    "web",
-    { bucket: bucket.attr("id"), policy: jsonDocument(denyInsecureTransport(bucketArn, allowCloudFront)) },
-    // Writing the policy while the public-access block is still being applied fails with
-    // "conflicting conditional operation"; ownership controls then follow both.
-    { dependsOn: [pab] },
-  );
-  root.resource(
-    "aws_s3_bucket_ownership_controls",
-    "web",
-    { bucket: bucket.attr("id"), rule: { object_ownership: "BucketOwnerEnforced" } },
-    { dependsOn: [pab, policy] },
-  );
+  const policy = bucketPolicy(root, "web", site, bucketArn, allowCloudFront);
 
   // Mock values shaped like the real ones, so the policy and outputs carry believable ARNs and names.
   const exampleArn = `arn:aws:cloudfront::123456789012:distribution/${EXAMPLE_DISTRIBUTION_ID}`;
@@ -194,7 +166,7 @@ export const staticSite = defineModule(STATIC_SITE, (ctx) => {
   });
 
   const d = distribution.address;
-  const p = pab.address;
+  const p = site.publicAccessBlock.address;
   root.assert(`${p}.block_public_acls && ${p}.block_public_policy && ${p}.ignore_public_acls && ${p}.restrict_public_buckets`, "every public-access block of the site bucket is on");
   root.assert(`aws_s3_bucket.web.force_destroy == false`, "Terraform never empties the site bucket");
   root.assert(`aws_s3_bucket_versioning.web.versioning_configuration[0].status == "Enabled"`, "the site bucket is versioned");

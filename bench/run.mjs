@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const cli = join(repo, "packages/compiler/bin/caja.mjs");
+const cli = join(repo, "packages/compiler/bin/caja.cjs");
 const rssProbe = join(repo, "bench/rss-probe.cjs");
 const quick = process.argv.includes("--quick");
 const rounds = quick ? 7 : 21;

@@ -1,10 +1,14 @@
-// Builds the CLI into one ESM bundle and the tiny `caja` entry configs import, and regenerates
+// Builds the CLI into one bundle and the tiny `caja` entry configs import, and regenerates
 // the DSL's editor types from the schema. Run by `npm install` (prepare) and `npm run build`.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+// `--no-minify` keeps names readable for `node --cpu-prof` profiles.
+const minify = !process.argv.includes("--no-minify");
 // zod's classic entry re-exports all 64 message locales (~360 KB); caja's messages are English and
 // its own. Resolve zod's locale index to English only.
 const englishOnlyZodLocales = {
@@ -30,22 +34,52 @@ const common = {
   logLevel: "warning",
 };
 
-// Chunk names carry content hashes: start clean so no stale chunk is left behind.
+// Start clean so nothing stale from an earlier layout is left behind.
 rmSync(new URL("../packages/compiler/dist", import.meta.url), { recursive: true, force: true });
 
 await Promise.all([
-  build({
-    ...common,
-    // One module at start-up; what only some runs need (the provider schema) is a chunk loaded on demand.
-    entryPoints: { cli: "packages/compiler/src/bin.ts" },
-    outdir: "packages/compiler/dist",
-    outExtension: { ".js": ".mjs" },
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    // Loaded lazily, only to locate errors or edit config source, and esbuild ships a native binary.
-    external: ["esbuild", "ts-morph"],
-    plugins: [englishOnlyZodLocales],
-    minify: true,
-  }),
+  buildCli(),
+  // What `caja` runs first: boots the config worker, then compiles the CLI through the code cache.
+  build({ ...common, format: "cjs", entryPoints: ["packages/compiler/src/launcher.ts"], outfile: "packages/compiler/dist/launcher.cjs", minify }),
   build({ ...common, entryPoints: ["packages/compiler/src/public.ts"], outfile: "packages/compiler/dist/public.mjs" }),
 ]);
+
+/**
+ * The CLI: one CommonJS file, which the launcher compiles through `vm.Script` with V8's code
+ * cache (Node 20 caches no ES module code). Lazily imported commands stay lazy: esbuild turns
+ * each `import()` into a module initialised on first use. The first line names the content hash
+ * the code cache is keyed on, so a rebuilt or upgraded bundle never meets a stale cache.
+ */
+async function buildCli() {
+  const result = await build({
+    define: { __CAJA_CONFIG_JSON_SCHEMA__: JSON.stringify(await configJsonSchemaText()) },
+    ...common,
+    entryPoints: ["packages/compiler/src/bin.ts"],
+    format: "cjs",
+    write: false,
+    outfile: "packages/compiler/dist/cli.cjs",
+    // Loaded lazily, only to locate errors or edit config source, and esbuild ships a native binary.
+    external: ["esbuild", "ts-morph"],
+    // Both are CommonJS: `import()` of them becomes `require`. Node cannot run `import()` from a
+    // script compiled with a code cache (nodejs/node#43663), which is how the launcher runs this.
+    supported: { "dynamic-import": false },
+    plugins: [englishOnlyZodLocales],
+    minify,
+  });
+  const code = result.outputFiles[0].text;
+  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  mkdirSync(dirname(result.outputFiles[0].path), { recursive: true });
+  writeFileSync(result.outputFiles[0].path, `// caja-build ${hash}\n${code}`);
+}
+
+/** The config's JSON Schema, computed here once instead of on every compile (see json-schema.ts). */
+async function configJsonSchemaText() {
+  const result = await build({
+    ...common,
+    write: false,
+    stdin: { contents: `export { configJsonSchema } from "./packages/dsl/src/json-schema.ts";`, resolveDir: root, loader: "ts" },
+    plugins: [englishOnlyZodLocales],
+  });
+  const { configJsonSchema } = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString("base64")}`);
+  return JSON.stringify(configJsonSchema());
+}

@@ -6,11 +6,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
+import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(repo, "packages/compiler/bin/caja.mjs");
+const bin = CAJA_BIN;
 
 const SUPPRESSIONS = `[
 ${BY_DESIGN_SUPPRESSIONS.map((x) => `      ${JSON.stringify(x)},`).join("\n")}

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
+import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(repo, "packages/compiler/bin/caja.mjs");
+const bin = CAJA_BIN;
 
 function fixture(files: Record<string, string>): string {
   mkdirSync(join(repo, "test/.tmp"), { recursive: true });

@@ -12,7 +12,7 @@ import { todo } from "@caja/dsl";
 import { compile } from "../packages/compiler/src/compile.js";
 import { emitDocs } from "../packages/compiler/src/docs/index.js";
 import { configJsonSchema } from "../packages/dsl/src/json-schema.js";
-import { baseConfig, compileWith, configWith, fileJson, tempDir } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, tempDir } from "./helpers.js";
 
 const doc = (compiled: ReturnType<typeof compileWith>, name: string) => compiled.files.find((f) => f.path === `docs/${name}`)!.content;
 /** The table row whose first cell is `first`, as cells. */
@@ -217,7 +217,7 @@ describe("writing and checking the docs", () => {
     mkdirSync(join(repo, "test/.tmp"), { recursive: true });
     const dir = mkdtempSync(join(repo, "test/.tmp/docs-"));
     writeFileSync(join(dir, "caja.config.mjs"), `export default ${JSON.stringify(baseConfig())};\n`);
-    const caja = (...args: string[]) => spawnSync(process.execPath, [join(repo, "packages/compiler/bin/caja.mjs"), ...args], { cwd: dir, encoding: "utf8" });
+    const caja = (...args: string[]) => spawnSync(process.execPath, [CAJA_BIN, ...args], { cwd: dir, encoding: "utf8" });
     const first = caja("docs");
     expect(first.status).toBe(0);
     expect(first.stdout).toBe("caja: wrote the reviewer docs in out/docs/ (6 written, 0 removed)\n");

@@ -13,10 +13,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOURNAL_DIR, LOCK_FILE, recoverOutput } from "../packages/compiler/src/write.js";
-import { baseConfig, BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
+import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(repo, "packages/compiler/bin/caja.mjs");
+const bin = CAJA_BIN;
 const injector = join(repo, "test/fault-inject.cjs");
 /** A file caja did not generate, which no fault may touch. */
 const USER_FILE = "dev/20-network/terraform.tfstate";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { layoutGraph, phaseGraph, renderDot, renderGraph, renderMermaid, renderSvg } from "../packages/compiler/src/graph.js";
-import { baseConfig, compileWith, configWith, fileJson } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson } from "./helpers.js";
 
 const compiled = compileWith();
 const graph = phaseGraph(compiled.plan);
@@ -99,7 +99,7 @@ describe("the SVG", () => {
 
 describe("caja graph", () => {
   const repo = fileURLToPath(new URL("..", import.meta.url));
-  const bin = join(repo, "packages/compiler/bin/caja.mjs");
+  const bin = CAJA_BIN;
   mkdirSync(join(repo, "test/.tmp"), { recursive: true });
   const dir = mkdtempSync(join(repo, "test/.tmp/graph-"));
   writeFileSync(join(dir, "caja.config.mjs"), `export default ${JSON.stringify(baseConfig())};\n`);

@@ -2,6 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { CajaConfigInput } from "@caja/dsl/schema";
 import { validateResourceBody } from "@caja/modules/validate";
 import { compileConfig, type Compiled } from "../packages/compiler/src/pipeline.js";
@@ -10,6 +11,9 @@ import type { PhaseDef } from "../packages/compiler/src/phases.js";
 /** The findings the platform accepts by design (public ALB, its :80 redirect, WAF deferred, ECS egress). */
 export { BY_DESIGN_SUPPRESSIONS } from "../packages/compiler/src/policy/check.js";
 import { BY_DESIGN_SUPPRESSIONS } from "../packages/compiler/src/policy/check.js";
+
+/** The built `caja` command, as users run it. */
+export const CAJA_BIN = fileURLToPath(new URL("../packages/compiler/bin/caja.cjs", import.meta.url));
 
 /** A complete, valid config like the Caja platform's, without TODOs. */
 export function baseConfig(): CajaConfigInput {

@@ -10,9 +10,10 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectFromFolder, starterConfig, STARTER_DEFAULTS } from "../packages/compiler/src/init.js";
 import { WORKFLOW_FILE } from "../packages/compiler/src/workflow.js";
+import { CAJA_BIN } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(repo, "packages/compiler/bin/caja.mjs");
+const bin = CAJA_BIN;
 
 function freshFolder(name = "init-"): string {
   mkdirSync(join(repo, "test/.tmp"), { recursive: true });

@@ -12,10 +12,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { offlineEnv, offlineOverride, OFFLINE_OVERRIDE } from "../packages/compiler/src/run/offline.js";
 import { findTerraform, runTerraform, terraformEnv } from "../packages/compiler/src/terraform.js";
-import { tempDir, BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
+import { tempDir, BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const cli = join(repo, "packages/compiler/bin/caja.mjs");
+const cli = CAJA_BIN;
 const terraform = findTerraform();
 if (!terraform) {
   if (process.env.CAJA_REQUIRE_TERRAFORM) throw new Error("CAJA_REQUIRE_TERRAFORM is set but terraform is not on PATH");

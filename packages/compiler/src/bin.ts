@@ -1,8 +1,16 @@
-import { createInterface } from "node:readline/promises";
+/**
+ * The CLI bundle's entry. The launcher (`launcher.ts`) compiles the bundle through V8's code cache
+ * and calls `run`; the process-level wiring (argv, stdout, the exit code) is here, the commands in
+ * `cli.ts`.
+ */
+import { isatty } from "node:tty";
 import { main } from "./cli.js";
+import { prestartConfigWorker } from "./config-worker.js";
+import type { BootedWorker } from "./worker-boot.js";
 
 /** A yes/no question on the terminal; only when there is one to answer it. */
 async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
@@ -11,10 +19,14 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
-const code = await main(process.argv.slice(2), {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  cwd: process.cwd(),
-  ...(process.stdin.isTTY ? { confirm } : {}),
-});
-process.exitCode = code;
+/** `worker`: the config worker the launcher booted, if it did. */
+export async function run(argv: readonly string[], worker?: BootedWorker): Promise<number> {
+  if (worker) prestartConfigWorker(worker);
+  return main(argv, {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    cwd: process.cwd(),
+    // Not `process.stdin.isTTY`: touching process.stdin sets up its stream, milliseconds a compile never needs.
+    ...(isatty(0) ? { confirm } : {}),
+  });
+}

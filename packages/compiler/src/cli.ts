@@ -4,6 +4,8 @@
  * (through `Io`), reads argv or decides the exit code.
  */
 import { reportFailure, type Io } from "./commands/support.js";
+import { prestartConfigWorker } from "./config-worker.js";
+import { readsConfig } from "./worker-boot.js";
 
 export type { Io } from "./commands/support.js";
 export const VERSION = "0.1.0";
@@ -55,9 +57,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.err(`caja: unknown command "${first}". Expected one of: ${Object.keys(COMMANDS).join(", ")}. Run caja --help for usage.`);
     return 2;
   }
+  const wantsHelp = rest.includes("--help") || rest.includes("-h");
+  // Node takes tens of milliseconds to start a worker: let that overlap loading the command.
+  if (readsConfig(argv)) prestartConfigWorker();
   try {
     const mod = await command.load();
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if (wantsHelp) {
       io.out(`Usage: ${mod.usage}`);
       return 0;
     }

@@ -3,8 +3,7 @@
  * and they live here; the pure middle (`compileConfig`) is `pipeline.ts`, imported while the
  * config evaluates in its worker so module start-up and config evaluation overlap.
  */
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
@@ -13,7 +12,7 @@ import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig } from "./load.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
-import { manifestFiles, MANIFEST, WriteError, writeOutput, type WriteResult } from "./write.js";
+import { manifestFiles, MANIFEST, readIfExists, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 
@@ -68,7 +67,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const { configFile, dependencies, ...compiled } = await compileFromDisk(options);
   const { workflowYaml, WORKFLOW_FILE } = await import("./pipeline.js");
 
-  const previous = await manifestFiles(outDir);
+  const previous = manifestFiles(outDir);
   const envs = options.envs ?? [];
   const isDoc = (p: string) => p.startsWith(`${DOCS_DIR}/`);
   const owns = options.docsOnly
@@ -83,13 +82,13 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const workflow = options.docsOnly || options.backend === "local" ? undefined : workflowFile(cwd, configFile, outDir, dependencies, compiled, workflowYaml, WORKFLOW_FILE);
 
   if (options.check) {
-    const stale = await staleFiles(outDir, files, previous, owns);
-    if (workflow && (await readFile(workflow.path, "utf8").catch(() => undefined)) !== workflow.content) stale.push(relative(outDir, workflow.path).split(sep).join("/"));
+    const stale = staleFiles(outDir, files, previous, owns);
+    if (workflow && readIfExists(workflow.path) !== workflow.content) stale.push(relative(outDir, workflow.path).split(sep).join("/"));
     return { ...base, stale };
   }
   const write = await writeOutput(outDir, files, { previous, ...(owns ? { owns } : {}) });
   if (!workflow) return { ...base, write };
-  return { ...base, write, workflow: { path: workflow.path, written: await writeWorkflow(workflow) } };
+  return { ...base, write, workflow: { path: workflow.path, written: writeWorkflow(workflow) } };
 }
 
 /**
@@ -118,27 +117,28 @@ function workflowFile(
 }
 
 /** Replace the workflow file atomically (temp file, then rename); untouched when unchanged. */
-async function writeWorkflow(file: EmittedFile): Promise<boolean> {
-  if ((await readFile(file.path, "utf8").catch(() => undefined)) === file.content) return false;
+function writeWorkflow(file: EmittedFile): boolean {
+  if (readIfExists(file.path) === file.content) return false;
   const temp = `${file.path}.caja-${process.pid}.tmp`;
   try {
-    await mkdir(dirname(file.path), { recursive: true });
-    await writeFile(temp, file.content);
-    await rename(temp, file.path);
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(temp, file.content);
+    renameSync(temp, file.path);
   } catch (e) {
-    await unlink(temp).catch(() => {});
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never written
+    }
     throw new WriteError(`cannot write ${file.path}: ${(e as Error).message}. out/ was written; run caja compile again.`);
   }
   return true;
 }
 
 
-async function staleFiles(outDir: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): Promise<string[]> {
+function staleFiles(outDir: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): string[] {
   const stale: string[] = [];
-  for (const f of files) {
-    const current = await readFile(join(outDir, f.path), "utf8").catch(() => undefined);
-    if (current !== f.content) stale.push(f.path);
-  }
+  for (const f of files) if (readIfExists(join(outDir, f.path)) !== f.content) stale.push(f.path);
   const next = new Set(files.map((f) => f.path));
   for (const p of previous) if (!next.has(p) && (!owns || owns(p))) stale.push(`${p} (no longer generated)`);
   return stale;

@@ -23,6 +23,9 @@ export interface LocatedIssue {
   readonly message: string;
 }
 
+/** A write that failed for a reason the user can act on (permissions, disk full, a held lock). */
+export class WriteError extends Error {}
+
 /** The config loaded but is wrong: every issue, each with its location. */
 export class ConfigIssuesError extends CajaUserError {
   override name = "ConfigIssuesError";

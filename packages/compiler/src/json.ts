@@ -6,9 +6,14 @@
 export function stableStringify(value: unknown): string {
   const ordered = { exotic: false };
   const clone = sortedClone(value, ordered);
-  // Native stringify keeps our key order unless an object has integer-like keys; those rare
-  // documents (and keys outside the BMP, where UTF-16 order differs) take the slow writer.
-  return `${ordered.exotic ? write(value, "") : JSON.stringify(clone, null, 2)}\n`;
+  // Native stringify keeps our key order unless an object has integer-like keys, or keys outside
+  // the BMP (where sort()'s UTF-16 order is not code-point order; one scan of the text tells):
+  // those rare documents take the slow writer.
+  if (!ordered.exotic) {
+    const text = JSON.stringify(clone, null, 2);
+    if (!SURROGATE.test(text)) return `${text}\n`;
+  }
+  return `${write(value, "")}\n`;
 }
 
 const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/;
@@ -21,7 +26,10 @@ function sortedClone(value: unknown, flags: { exotic: boolean }): unknown {
     return value;
   }
   const keys = Object.keys(value);
-  for (const k of keys) if (INTEGER_LIKE.test(k) || SURROGATE.test(k)) flags.exotic = true;
+  for (const k of keys) {
+    const first = k.charCodeAt(0);
+    if (first >= 48 && first <= 57 && INTEGER_LIKE.test(k)) flags.exotic = true;
+  }
   keys.sort();
   const out: Record<string, unknown> = {};
   for (const k of keys) {

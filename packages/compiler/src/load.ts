@@ -7,16 +7,17 @@
  * The config is user code: it runs in a worker thread with a time limit and a heap limit, so an
  * endless loop, a promise that never settles, `process.exit()` or a runaway allocation ends in an
  * error naming the file instead of a hung or killed compile. The worker starts before esbuild
- * bundles, so its start-up overlaps the bundling and the success path stays fast.
+ * bundles (the CLI starts it before it even loads the compiler), so its start-up overlaps other
+ * work and the success path stays fast.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { SHARE_ENV, Worker } from "node:worker_threads";
 import type { Message, Plugin } from "esbuild";
 import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
+import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError } from "./config-worker.js";
 import { ConfigLoadError } from "./errors.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
 
@@ -24,8 +25,6 @@ export const DEFAULT_CONFIG_FILES = ["caja.config.ts", "caja.config.mts", "caja.
 
 /** How long a config may take to evaluate, unless `CAJA_LOAD_TIMEOUT_MS` or the option says otherwise. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
-/** Heap a config may use while it evaluates. */
-const DEFAULT_HEAP_MB = 512;
 
 export interface LoadedConfig {
   /** The absolute path of the config file. */
@@ -59,13 +58,13 @@ export function findConfigFile(cwd: string, explicit?: string): string {
 export async function loadConfig(file: string, command = "compile", options: LoadOptions = {}): Promise<LoadedConfig> {
   const cached = readBundleCache(file);
   // The worker starts first, so its start-up overlaps the bundling.
-  const worker = new ConfigWorker(options.heapMb ?? DEFAULT_HEAP_MB);
+  const worker = configWorker(options.heapMb ?? DEFAULT_HEAP_MB);
   try {
     return await evaluateConfig(file, command, options, worker, cached ?? (await bundleConfig(file)));
   } catch (e) {
     // A cached bundle may point at packages that moved since (a reinstall): bundle afresh once.
     if (!cached || !(e instanceof ConfigLoadError) || !/threw while loading/.test(e.message)) throw e;
-    const retry = new ConfigWorker(options.heapMb ?? DEFAULT_HEAP_MB);
+    const retry = configWorker(options.heapMb ?? DEFAULT_HEAP_MB);
     try {
       return await evaluateConfig(file, command, options, retry, await bundleConfig(file));
     } finally {
@@ -229,103 +228,6 @@ function timeoutFromEnv(): number {
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
-// -----------------------------------------------------------------------------------------------
-// The worker the config runs in
-
-type Outcome =
-  | { readonly kind: "value"; readonly value: unknown }
-  | { readonly kind: "threw"; readonly stage: "import" | "call"; readonly error: ThrownError }
-  | { readonly kind: "no-default" }
-  | { readonly kind: "timeout" }
-  | { readonly kind: "exited"; readonly code: number }
-  | { readonly kind: "crashed"; readonly message: string };
-
-interface ThrownError {
-  readonly message: string;
-  readonly stack?: string;
-  readonly isError: boolean;
-}
-
-/** Marks values structured clone cannot carry (todo markers, functions, symbols) across the thread. */
-const TAG = "\u0000caja";
-
-/**
- * Runs in the worker (CommonJS, evaluated from a string, so the built CLI needs no extra file):
- * imports the bundle, calls the function form, and posts the value back, encoded.
- */
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const TAG = ${JSON.stringify(TAG)};
-const TODO = Symbol.for("caja.todo");
-const PASS = [Date, RegExp, Map, Set, ArrayBuffer];
-function encode(value, seen) {
-  if (typeof value === "function") return { [TAG]: "function", name: value.name };
-  if (typeof value === "symbol") return { [TAG]: "symbol", name: String(value.description) };
-  if (typeof value !== "object" || value === null) return value;
-  if (value[TODO] === true) return { [TAG]: "todo", reason: value.reason, site: value.site };
-  if (PASS.some((C) => value instanceof C) || ArrayBuffer.isView(value)) return value;
-  if (seen.has(value)) return seen.get(value);
-  const out = Array.isArray(value) ? [] : {};
-  seen.set(value, out);
-  if (Array.isArray(value)) for (const v of value) out.push(encode(v, seen));
-  else for (const key of Object.keys(value)) out[key] = encode(value[key], seen);
-  return out;
-}
-function thrown(e) {
-  return e instanceof Error ? { message: String(e.message), stack: String(e.stack), isError: true } : { message: String(e), isError: false };
-}
-// Start the module loader while the main thread bundles: the config's import is then quicker.
-const warm = import("data:text/javascript,export default 0").catch(() => {});
-parentPort.once("message", async ({ url, command }) => {
-  let stage = "import";
-  try {
-    await warm;
-    const mod = await import(url);
-    if (!("default" in mod)) return parentPort.postMessage({ kind: "no-default" });
-    stage = "call";
-    let value = mod.default;
-    if (typeof value === "function") value = await value({ command });
-    value = await value;
-    parentPort.postMessage({ kind: "value", value: encode(value, new Map()) });
-  } catch (e) {
-    parentPort.postMessage({ kind: "threw", stage, error: thrown(e) });
-  }
-});
-`;
-
-class ConfigWorker {
-  private readonly worker: Worker;
-  private readonly settled: Promise<Outcome>;
-  private resolve!: (outcome: Outcome) => void;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(heapMb: number) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, env: SHARE_ENV, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
-    this.settled = new Promise<Outcome>((resolve) => (this.resolve = resolve));
-    this.worker.on("message", (outcome: Outcome) => this.resolve(outcome));
-    this.worker.on("error", (e: Error & { code?: string }) =>
-      this.resolve({
-        kind: "crashed",
-        message: e.code === "ERR_WORKER_OUT_OF_MEMORY" ? `it used more than ${heapMb} MB of memory (an endless loop that allocates?)` : e.message,
-      }),
-    );
-    this.worker.on("exit", (code) => this.resolve({ kind: "exited", code }));
-  }
-
-  evaluate(url: string, command: string, timeoutMs: number): Promise<Outcome> {
-    this.timer = setTimeout(() => this.resolve({ kind: "timeout" }), timeoutMs);
-    this.worker.postMessage({ url, command });
-    return this.settled;
-  }
-
-  /** Stops the worker (interrupting a loop) without waiting for it. */
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.worker.removeAllListeners("exit");
-    void this.worker.terminate();
-  }
 }
 
 /** Rebuilds what the worker encoded: todo markers, and functions or symbols as stand-ins the schema reports. */

@@ -6,9 +6,6 @@ import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { z } from "zod";
 
-// zod compiles a fast path for each object schema on first use; a compile parses one config once,
-// so the compilation never pays for itself (measured: first parse 6 ms with it, 3.4 ms without).
-z.config({ jitless: true });
 
 export interface ConfigIssue {
   readonly path: readonly PropertyKey[];
@@ -20,7 +17,10 @@ export interface ConfigIssue {
 export type Validation = { readonly ok: true; readonly config: ResolvedConfig } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 export function validateConfig(value: unknown): Validation {
-  const result = configSchema.safeParse(value, { reportInput: true });
+  // zod compiles a fast path for each object schema on first use; a compile parses one config once,
+  // so the compilation never pays for itself (measured: first parse 6 ms with it, 3.4 ms without).
+  // Per parse: the global `z.config({ jitless })` is read when a schema is built, before this runs.
+  const result = configSchema.safeParse(value, { reportInput: true, jitless: true });
   if (result.success) return { ok: true, config: result.data };
   return { ok: false, issues: result.error.issues.flatMap((i) => flatten(i, [])) };
 }

@@ -15,12 +15,18 @@
  *    own) are never touched: caja only deletes paths listed in its previous manifest.
  *
  * Unchanged files are not rewritten, so a second compile of the same input writes nothing.
+ *
+ * File system calls are synchronous: each is microseconds of real work, while a promise-based call
+ * costs a round trip through libuv's thread pool (and the first one starts that pool), which made
+ * small compiles mostly wait. Only waiting for another compile's lock is asynchronous.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { EmittedFile } from "./emit.js";
+import { WriteError } from "./errors.js";
+
+export { WriteError };
 
 export const JOURNAL_DIR = ".caja-journal";
 export const LOCK_FILE = ".caja-lock";
@@ -43,28 +49,29 @@ export interface WriteResult {
   readonly unchanged: number;
 }
 
-/** A write that failed for a reason the user can act on (permissions, disk full, a held lock). */
-export class WriteError extends Error {}
-
 export async function writeOutput(outDir: string, files: readonly EmittedFile[], options: WriteOptions): Promise<WriteResult> {
-  await mkdir(outDir, { recursive: true }).catch((e) => {
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
     throw new WriteError(`cannot create ${outDir}: ${reason(e)}`);
-  });
+  }
   const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
   try {
-    await recover(outDir).catch((e) => {
+    try {
+      recover(outDir);
+    } catch (e) {
       throw new WriteError(`cannot finish the interrupted write in ${join(outDir, JOURNAL_DIR)}: ${reason(e)}. Fix that, then run caja compile again.`);
-    });
-    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...(await manifestFiles(outDir))])] });
+    }
+    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...manifestFiles(outDir)])] });
   } finally {
-    await release();
+    release();
   }
 }
 
 /** The files the manifest on disk lists (what the last completed write generated). */
-export async function manifestFiles(outDir: string): Promise<string[]> {
+export function manifestFiles(outDir: string): string[] {
   try {
-    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
+    const manifest = JSON.parse(readFileSync(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
     return Array.isArray(manifest.files) ? manifest.files.filter((f): f is string => typeof f === "string") : [];
   } catch {
     return [];
@@ -73,8 +80,6 @@ export async function manifestFiles(outDir: string): Promise<string[]> {
 
 /** Diff, stage, commit, apply. */
 async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions): Promise<WriteResult> {
-  // The per-file steps below use synchronous calls: each is a few microseconds of real work, and
-  // awaiting hundreds of thread-pool round trips one by one made large compiles mostly idle.
   const changed: EmittedFile[] = [];
   for (const file of files) if (readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
   const next = new Set(files.map((f) => f.path));
@@ -85,22 +90,24 @@ async function commit(outDir: string, files: readonly EmittedFile[], options: Wr
   const journal = join(outDir, JOURNAL_DIR);
   const write = options.writeFile ?? (async (path: string, content: string) => writeFileSync(path, content));
   try {
-    await rm(journal, { recursive: true, force: true });
+    rmSync(journal, { recursive: true, force: true });
     mkdirSync(join(journal, "files"), { recursive: true });
     for (const [i, file] of changed.entries()) await write(join(journal, "files", String(i)), file.content);
     const entry: Journal = { write: changed.map((f, i) => ({ from: `files/${i}`, to: f.path })), remove: stale };
     await write(join(journal, "journal.json.tmp"), JSON.stringify(entry));
-    await rename(join(journal, "journal.json.tmp"), join(journal, "journal.json"));
+    renameSync(join(journal, "journal.json.tmp"), join(journal, "journal.json"));
   } catch (e) {
-    await rm(journal, { recursive: true, force: true }).catch(() => {});
+    quietly(() => rmSync(journal, { recursive: true, force: true }));
     throw new WriteError(`cannot write ${outDir}: ${reason(e)}. The previous output is unchanged.`);
   }
-  await apply(outDir).catch((e) => {
+  try {
+    apply(outDir);
+  } catch (e) {
     throw new WriteError(
       `cannot write ${outDir}: ${reason(e)}. The write was interrupted after its commit point; ` +
         `the next caja compile finishes it from ${join(outDir, JOURNAL_DIR)} before writing anything else.`,
     );
-  });
+  }
   return { written: changed.map((f) => f.path), removed: stale, unchanged: files.length - changed.length };
 }
 
@@ -109,7 +116,8 @@ interface Journal {
   readonly remove: readonly string[];
 }
 
-function readIfExists(path: string): string | undefined {
+/** A text file's content, or undefined when it cannot be read. */
+export function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -118,9 +126,9 @@ function readIfExists(path: string): string | undefined {
 }
 
 /** Roll a committed journal forward (idempotent: safe to repeat after another interruption). */
-async function apply(outDir: string): Promise<void> {
+function apply(outDir: string): void {
   const journalDir = join(outDir, JOURNAL_DIR);
-  const journal = JSON.parse(await readFile(join(journalDir, "journal.json"), "utf8")) as Journal;
+  const journal = JSON.parse(readFileSync(join(journalDir, "journal.json"), "utf8")) as Journal;
   const made = new Set<string>();
   for (const { from, to } of journal.write) {
     const target = join(outDir, to);
@@ -136,10 +144,10 @@ async function apply(outDir: string): Promise<void> {
     }
   }
   for (const path of journal.remove) {
-    await unlink(join(outDir, path)).catch(() => {});
-    await pruneEmptyDirs(outDir, dirname(join(outDir, path)));
+    quietly(() => unlinkSync(join(outDir, path)));
+    pruneEmptyDirs(outDir, dirname(join(outDir, path)));
   }
-  await rm(journalDir, { recursive: true, force: true });
+  rmSync(journalDir, { recursive: true, force: true });
 }
 
 /**
@@ -150,39 +158,35 @@ async function apply(outDir: string): Promise<void> {
 export async function recoverOutput(outDir: string, options: Pick<WriteOptions, "lockTimeoutMs"> = {}): Promise<void> {
   const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
   try {
-    await recover(outDir);
+    recover(outDir);
   } finally {
-    await release();
+    release();
   }
 }
 
 /** Finish a committed journal; discard an uncommitted one (its staging never reached `out/`). */
-async function recover(outDir: string): Promise<void> {
-  await removeAbandonedLockFiles(outDir);
+function recover(outDir: string): void {
+  removeAbandonedLockFiles(outDir);
   const journalDir = join(outDir, JOURNAL_DIR);
-  const committed = await readFile(join(journalDir, "journal.json"), "utf8").then(
-    () => true,
-    () => false,
-  );
-  if (committed) await apply(outDir);
-  else await rm(journalDir, { recursive: true, force: true });
+  if (readIfExists(join(journalDir, "journal.json")) !== undefined) apply(outDir);
+  else rmSync(journalDir, { recursive: true, force: true });
 }
 
 /** Lock files a killed compile left aside while taking the lock (`.caja-lock.<pid>.<hex>`). */
-async function removeAbandonedLockFiles(outDir: string): Promise<void> {
-  for (const name of await readdir(outDir).catch(() => [] as string[])) {
+function removeAbandonedLockFiles(outDir: string): void {
+  for (const name of quietly(() => readdirSync(outDir)) ?? []) {
     const m = /^\.caja-lock\.(?:stale\.)?(\d+)\.[0-9a-f]+$/.exec(name);
-    if (m && !alive(Number(m[1]))) await rm(join(outDir, name), { recursive: true, force: true }).catch(() => {});
+    if (m && !alive(Number(m[1]))) quietly(() => rmSync(join(outDir, name), { recursive: true, force: true }));
   }
 }
 
 /** Remove directories left empty by pruning, up to (not including) `outDir`. Never non-empty ones. */
-async function pruneEmptyDirs(outDir: string, dir: string): Promise<void> {
+function pruneEmptyDirs(outDir: string, dir: string): void {
   let current = dir;
   while (current.startsWith(outDir + sep)) {
-    const entries = await readdir(current).catch(() => null);
-    if (entries === null || entries.length > 0) return;
-    await rmdir(current).catch(() => {});
+    const entries = quietly(() => readdirSync(current));
+    if (entries === undefined || entries.length > 0) return;
+    quietly(() => rmdirSync(current));
     current = dirname(current);
   }
 }
@@ -191,25 +195,30 @@ function isSafeRelative(path: string): boolean {
   return !path.startsWith("/") && !path.split("/").includes("..") && relative(".", path) === path.split("/").join(sep);
 }
 
-async function lock(outDir: string, timeoutMs: number): Promise<() => Promise<void>> {
+async function lock(outDir: string, timeoutMs: number): Promise<() => void> {
   const path = join(outDir, LOCK_FILE);
   const mine = `${process.pid} ${randomBytes(6).toString("hex")}`;
   const started = Date.now();
   let takeovers = 0;
   for (;;) {
-    if (await tryCreate(path, mine, outDir)) {
+    if (tryCreate(path, mine, outDir)) {
       // Release only our own lock: a lock that was taken over is someone else's now.
-      return async () => {
-        if ((await readFile(path, "utf8").catch(() => "")) === mine) await unlink(path).catch(() => {});
+      return () => {
+        if (readIfExists(path) === mine) quietly(() => unlinkSync(path));
       };
     }
-    const held = await readFile(path, "utf8").catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : ""));
-    if (held === undefined) continue; // released between our attempt and the read
+    let held: string;
+    try {
+      held = readFileSync(path, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // released between our attempt and the read
+      held = "";
+    }
     const holder = Number(held.split(" ")[0]);
     if (!holder || !alive(holder)) {
       // The holder died (kill -9) without releasing: the lock is stale.
       if (++takeovers > 20) throw new WriteError(`cannot take over the abandoned lock ${path}; remove it and run caja compile again`);
-      await takeOver(path, held);
+      takeOver(path, held);
       continue;
     }
     if (Date.now() - started > timeoutMs) {
@@ -224,31 +233,34 @@ async function lock(outDir: string, timeoutMs: number): Promise<() => Promise<vo
  * link fails if the name exists, like `open(wx)`, but the file is never seen empty). Where hard
  * links are not supported, fall back to `open(wx)`.
  */
-async function tryCreate(path: string, content: string, outDir: string): Promise<boolean> {
+function tryCreate(path: string, content: string, outDir: string): boolean {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    await writeFile(aside, content, { flag: "wx" });
+    writeFileSync(aside, content, { flag: "wx" });
   } catch (e) {
     throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
   }
   try {
-    await link(aside, path);
+    linkSync(aside, path);
     return true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EEXIST") return false;
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
     try {
-      const handle = await open(path, "wx");
-      await handle.writeFile(content);
-      await handle.close();
+      const fd = openSync(path, "wx");
+      try {
+        writeSync(fd, content);
+      } finally {
+        closeSync(fd);
+      }
       return true;
     } catch (e2) {
       if ((e2 as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw new WriteError(`cannot lock ${outDir}: ${reason(e2)}`);
     }
   } finally {
-    await unlink(aside).catch(() => {});
+    quietly(() => unlinkSync(aside));
   }
 }
 
@@ -257,16 +269,25 @@ async function tryCreate(path: string, content: string, outDir: string): Promise
  * and if what was moved is not the stale lock we saw (another compile took the lock in between),
  * put it back.
  */
-async function takeOver(path: string, stale: string): Promise<void> {
+function takeOver(path: string, stale: string): void {
   const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    await rename(path, aside);
+    renameSync(path, aside);
   } catch {
     return; // already gone: someone else took it over
   }
-  const moved = await readFile(aside, "utf8").catch(() => stale);
-  if (moved !== stale) await link(aside, path).catch(() => {});
-  await rm(aside, { recursive: true, force: true }).catch(() => {});
+  const moved = readIfExists(aside) ?? stale;
+  if (moved !== stale) quietly(() => linkSync(aside, path));
+  quietly(() => rmSync(aside, { recursive: true, force: true }));
+}
+
+/** `f()`, or undefined where it throws: for clean-up whose failure changes nothing. */
+function quietly<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 }
 
 function alive(pid: number): boolean {

@@ -1,6 +1,5 @@
 /** What every command shares: its I/O, flag parsing and the one way failures are printed. */
-import { CajaUserError, ConfigIssuesError, formatIssue } from "../errors.js";
-import { WriteError } from "../write.js";
+import { CajaUserError, ConfigIssuesError, formatIssue, WriteError } from "../errors.js";
 
 export interface Io {
   readonly out: (line: string) => void;

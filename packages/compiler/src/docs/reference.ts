@@ -194,9 +194,10 @@ function projectDefaults(config: ResolvedConfig): ProjectDefaults {
   const names = Object.keys(config.environments);
   // Nothing set: each environment's default tier. Only when a config picks other tiers does it
   // take a second resolution to get those tiers' defaults.
-  const byName = configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, {}]))));
+  // jitless: a handful of parses never repay zod's compiled fast path (see validate.ts).
+  const byName = configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, {}]))), { jitless: true });
   const sameTiers = byName.success && names.every((n) => byName.data.environments[n]!.tier === config.environments[n]!.tier);
-  const withTiers = sameTiers ? byName : configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, { tier: config.environments[n]!.tier }]))));
+  const withTiers = sameTiers ? byName : configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, { tier: config.environments[n]!.tier }]))), { jitless: true });
   if (!withTiers.success) throw new Error(`internal: the default config of this project does not resolve: ${withTiers.error.message}`);
   const resolved = withTiers.data;
   return {

@@ -41,31 +41,62 @@ const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|
 /** Every secret-looking value inside `value` (a resource body, a parsed document, a string). */
 export function findSecrets(value: unknown, path = ""): SecretHit[] {
   const hits: SecretHit[] = [];
-  walk(value, path, undefined, hits);
+  const strings: string[] = [];
+  walk(value, path ? [path] : [], undefined, strings, hits);
+  // The shapes are tested once over every string joined by newlines (no shape spans a newline),
+  // not string by string: a compile checks tens of thousands of strings and finds nothing. Only a
+  // match is looked for again, string by string, to say where it is.
+  if (strings.length > 0 && ANY_SHAPE.test(strings.join("\n"))) locateShapes(value, path, hits);
   return hits;
 }
 
-function walk(value: unknown, path: string, key: string | undefined, hits: SecretHit[]): void {
+/** Key-based hits, with the path built only for a hit; every string is collected for the shapes. */
+function walk(value: unknown, path: (string | number)[], key: string | undefined, strings: string[], hits: SecretHit[]): void {
   if (typeof value === "string") {
-    if (ANY_SHAPE.test(value)) for (const shape of SHAPES) if (shape.pattern.test(value)) hits.push({ path, kind: shape.kind });
-    if (key !== undefined && isSecretKey(key) && isLiteralSecret(value)) hits.push({ path, kind: `a literal value under "${key}"` });
+    strings.push(value);
+    if (key !== undefined && isSecretKey(key) && isLiteralSecret(value)) hits.push({ path: joinPath(path), kind: `a literal value under "${key}"` });
     // JSON documents travel as strings (container definitions, policies): look inside them too.
     const doc = parseDocument(value);
-    if (doc !== undefined) walk(doc, path, undefined, hits);
+    if (doc !== undefined) walk(doc, path, undefined, strings, hits);
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, `${path}[${i}]`, key, hits));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walk(value[i], path, key, strings, hits);
+      path.pop();
+    }
     return;
   }
   if (value && typeof value === "object") {
     const record = value as Record<string, unknown>;
     // `{ "name": "DB_PASSWORD", "value": "..." }`: an environment variable entry names its own key.
     const named = typeof record.name === "string" && "value" in record ? record.name : undefined;
-    for (const [k, v] of Object.entries(record)) {
-      const childKey = k === "value" && named !== undefined ? named : k;
-      walk(v, path ? `${path}.${k}` : k, childKey, hits);
+    for (const k in record) {
+      path.push(k);
+      walk(record[k], path, k === "value" && named !== undefined ? named : k, strings, hits);
+      path.pop();
     }
+  }
+}
+
+/** `a.b[0].c` */
+function joinPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const segment of path) out += typeof segment === "number" ? `[${segment}]` : out === "" ? segment : `.${segment}`;
+  return out;
+}
+
+/** Where each credential shape is (the rare case: the joined strings matched). */
+function locateShapes(value: unknown, path: string, hits: SecretHit[]): void {
+  if (typeof value === "string") {
+    if (ANY_SHAPE.test(value)) for (const shape of SHAPES) if (shape.pattern.test(value)) hits.push({ path, kind: shape.kind });
+    const doc = parseDocument(value);
+    if (doc !== undefined) locateShapes(doc, path, hits);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => locateShapes(v, `${path}[${i}]`, hits));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) locateShapes(v, path ? `${path}.${k}` : k, hits);
   }
 }
 

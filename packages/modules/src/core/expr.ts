@@ -64,7 +64,10 @@ export function render(value: unknown): unknown {
   }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = render(v);
+    for (const k in value) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = render(v);
+    }
     return out;
   }
   return value;
@@ -72,6 +75,8 @@ export function render(value: unknown): unknown {
 
 function renderString(value: string): string {
   if (value.startsWith(LIST)) return `\${${value.slice(1, -1)}}`;
+  // Most strings are plain names: nothing to render or escape (a compile renders tens of thousands).
+  if (!value.includes(OPEN) && !value.includes("{")) return value;
   let out = "";
   let last = 0;
   for (const m of value.matchAll(TOKEN)) {
@@ -83,6 +88,7 @@ function renderString(value: string): string {
 
 /** Terraform reads `${` and `%{` in any JSON string as template syntax; literals must double them. */
 export function escapeLiteral(text: string): string {
+  if (!text.includes("{")) return text;
   // A function replacement: in a replacement string "$$" would itself mean one "$".
   return text.replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }

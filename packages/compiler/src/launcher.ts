@@ -1,0 +1,93 @@
+/**
+ * What `caja` runs first (built on its own into `dist/launcher.cjs`, so it loads nothing of the
+ * compiler). Two things make start-up cheap:
+ *
+ * - The config worker is booted before anything else, so Node's worker start-up overlaps
+ *   compiling and initialising the CLI.
+ * - The CLI bundle (`dist/cli.cjs`) is compiled through `vm.Script` with V8's code cache. Node 20
+ *   keeps no compiled code for ES modules between runs; with the cache, parsing and compiling the
+ *   bundle becomes reading a file. The cache is keyed on the bundle's content hash (its first
+ *   line), the Node version and the command, and written after a successful run, so the functions
+ *   the run compiled lazily are in it too. V8 rejects a cache it cannot use (another V8, other
+ *   flags, a damaged file), and it is then written afresh.
+ *
+ * `CAJA_CODE_CACHE=0` turns the cache off; `CAJA_CODE_CACHE_DIR` moves it (by default next to the
+ * bundle, else, where that is read-only, in the user's cache folder).
+ */
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import vm from "node:vm";
+import { bootWorker, readsConfig, type BootedWorker } from "./worker-boot.js";
+
+interface CliBundle {
+  run(argv: readonly string[], worker?: BootedWorker): Promise<number>;
+}
+
+/** Run the CLI in `distDir` with this process's arguments; sets the exit code. */
+export async function launch(distDir: string): Promise<void> {
+  const argv = process.argv.slice(2);
+  const worker = readsConfig(argv) ? bootWorker() : undefined;
+  const bundle = join(distDir, "cli.cjs");
+  const source = readFileSync(bundle, "utf8");
+  const cache = codeCache(source, argv[0], distDir);
+  const cachedData = cache?.read();
+
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  const module = { exports: {} as CliBundle };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, distDir);
+
+  const code = await module.exports.run(argv, worker);
+  process.exitCode = code;
+  if (cache && code === 0 && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
+  // The run has finished everything it started. Left to end by itself, Node would now free the
+  // environment and the heap piece by piece (about 10 ms for a compile's heap); the OS does that
+  // at once. Not while output is still queued (pipes are asynchronous on Windows): exit would cut it.
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);
+}
+
+interface CodeCache {
+  read(): Buffer | undefined;
+  /** Best effort: a cache that cannot be written only costs the next run the compile. */
+  write(data: Buffer): void;
+}
+
+function codeCache(source: string, command: string | undefined, distDir: string): CodeCache | undefined {
+  const hash = /^\/\/ caja-build ([0-9a-f]+)/.exec(source)?.[1];
+  if (hash === undefined || process.env.CAJA_CODE_CACHE === "0") return undefined;
+  const name = `cli-${hash}-${process.version}-${command && /^[a-z]{1,16}$/.test(command) ? command : "none"}.v8`;
+  const userCache = join(process.env.XDG_CACHE_HOME || join(process.env.HOME || process.cwd(), ".cache"), "caja");
+  const dirs = process.env.CAJA_CODE_CACHE_DIR ? [process.env.CAJA_CODE_CACHE_DIR] : [join(distDir, ".cache"), userCache];
+  return {
+    read() {
+      for (const dir of dirs) {
+        try {
+          return readFileSync(join(dir, name));
+        } catch {
+          // not cached there
+        }
+      }
+      return undefined;
+    },
+    write(data) {
+      for (const dir of dirs) {
+        const temp = join(dir, `${name}.${process.pid}.tmp`);
+        try {
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(temp, data);
+          renameSync(temp, join(dir, name));
+          return;
+        } catch {
+          try {
+            unlinkSync(temp);
+          } catch {
+            // never written
+          }
+        }
+      }
+    },
+  };
+}

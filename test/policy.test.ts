@@ -5,6 +5,7 @@
  * the rule definitions.
  */
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 import { describe, expect, it } from "vitest";
@@ -427,6 +428,10 @@ describe("secret-looking values", () => {
     ["a literal password", { password: "correct-horse-battery" }, 'a literal value under "password"'],
     ["a secret env var in a JSON document", { container_definitions: JSON.stringify([{ environment: [{ name: "SESSION_SALT", value: "pepper" }] }]) }, 'a literal value under "SESSION_SALT"'],
     ["a URL with credentials", { endpoint: "postgres://app:hunter2@db.internal:5432/app" }, "a URL with a password"],
+    ["an access key id on its own line", { user_data: "#!/bin/sh\nAKIAIOSFODNN7EXAMPLE\nexit 0" }, "an AWS access key id"],
+    ["a Slack token in a JSON document", { policy: JSON.stringify({ Statement: [{ Sid: "xoxb-1234567890-abcdefghij" }] }) }, "a Slack token"],
+    ["a JWT in a list", { args: ["--token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"] }, "a JSON Web Token"],
+    ["a mixed-case secret name", { ClientSecret: "s3cr3t-value-here" }, 'a literal value under "ClientSecret"'],
   ])("are found: %s", (_name, body, kind) => {
     expect(findSecrets(body).map((h) => h.kind)).toContain(kind);
   });
@@ -439,6 +444,40 @@ describe("secret-looking values", () => {
     ["a thumbprint", { thumbprint_list: ["6938fd4d98bab03faadb97b34396831e3780aea1"] }],
   ])("are not confused with %s", (_name, body) => {
     expect(findSecrets(body)).toEqual([]);
+  });
+
+  it("are found with the shape hint exactly as without it (fuzzed bodies, fixed seed)", () => {
+    const samples = [
+      "-----BEGIN EC PRIVATE KEY-----\nMHcC",
+      "AKIAIOSFODNN7EXAMPLE",
+      "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      "xoxp-1234567890-abc",
+      "sk_live_abcdefghijklmnop1234",
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijkl",
+      "https://user:pa55@example.org/x",
+      "${aws_secretsmanager_secret.x.arn}",
+      "arn:aws:secretsmanager:us-east-1:1:secret:x",
+      "plain text",
+      "",
+    ];
+    const keys = ["password", "DB_PASSWORD", "api_key", "Token", "salt", "name", "value", "description", "secret_arn", "user_data", "tags"];
+    const text = fc.oneof(
+      fc.constantFrom(...samples),
+      fc.tuple(fc.constantFrom("", "x ", "a\n", "\t", '"q" '), fc.constantFrom(...samples)).map(([a, b]) => a + b),
+    );
+    const body: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, text, fc.boolean(), fc.integer(), tie("list"), tie("record"), tie("document"), tie("envVar")),
+      list: fc.array(tie("value"), { maxLength: 3 }),
+      record: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 4 }),
+      document: tie("record").map((r) => JSON.stringify(r)),
+      envVar: fc.tuple(fc.constantFrom(...keys), text).map(([name, value]) => ({ name, value })),
+    })).value;
+    fc.assert(
+      fc.property(body, (b) => {
+        expect(findSecrets(b)).toEqual(findSecrets(b, "", { hints: false }));
+      }),
+      { seed: 20261125, numRuns: 3000 },
+    );
   });
 });
 

@@ -6,7 +6,7 @@
 import type { ResolvedConfig } from "@caja/dsl/schema";
 import { render, soleExpression, type Entry, type Handle } from "@caja/modules";
 import { stableStringify } from "./json.js";
-import type { Backend, Plan, RootPlan } from "./plan.js";
+import { rootById, type Backend, type Plan, type RootPlan } from "./plan.js";
 
 export const TERRAFORM_VERSION = ">= 1.7";
 export const AWS_PROVIDER_VERSION = "~> 5.0";
@@ -46,7 +46,7 @@ export function rootDocument(root: RootPlan, config: ResolvedConfig, plan: Plan)
     (bucket[entry.handle.type] ??= {})[entry.handle.name] = entryBody(entry);
   }
   for (const read of b.remoteReads.values()) {
-    const producer = plan.roots.find((r) => r.id === read.root);
+    const producer = rootById(plan, read.root);
     if (!producer) throw new Error(`internal: ${root.id} reads ${read.root}, which was not planned`);
     (data.terraform_remote_state ??= {})[read.name] = remoteState(producer.backend, producer.id);
   }

@@ -87,6 +87,15 @@ export interface Plan {
   readonly todos: readonly TodoUse[];
 }
 
+const rootIndexes = new WeakMap<Plan["roots"], ReadonlyMap<string, RootPlan>>();
+
+/** A root by its id (`prod/50-service`); indexed once per plan, since roots read each other by id. */
+export function rootById(plan: Pick<Plan, "roots">, id: string): RootPlan | undefined {
+  let index = rootIndexes.get(plan.roots);
+  if (!index) rootIndexes.set(plan.roots, (index = new Map(plan.roots.map((r) => [r.id, r]))));
+  return index.get(id);
+}
+
 interface Slot {
   readonly id: string;
   readonly scope: string;

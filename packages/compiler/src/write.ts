@@ -21,7 +21,7 @@
  * small compiles mostly wait. Only waiting for another compile's lock is asynchronous.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { EmittedFile } from "./emit.js";
 import { WriteError } from "./errors.js";
@@ -118,6 +118,9 @@ interface Journal {
 
 /** A text file's content, or undefined when it cannot be read. */
 export function readIfExists(path: string): string | undefined {
+  // Asked first, because a failed read throws, and a thrown error (with its stack) costs more than
+  // the read: a first compile into an empty out/ asks this for every file.
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
   try {
     return readFileSync(path, "utf8");
   } catch {

@@ -11,7 +11,7 @@
  */
 import type { ResolvedConfig, ResolvedEnvironment } from "@caja/dsl/schema";
 import { isLiteral, render, soleExpression, type Entry } from "@caja/modules";
-import type { Plan, RootPlan } from "../plan.js";
+import { rootById, type Plan, type RootPlan } from "../plan.js";
 
 export interface PlannedResource {
   readonly root: RootPlan;
@@ -110,7 +110,7 @@ export class PlanView {
     const remote = /^data\.terraform_remote_state\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)/.exec(hcl);
     if (remote) {
       const read = root.builder.remoteReads.get(remote[1]!);
-      const producer = read && this.plan.roots.find((r) => r.id === read.root);
+      const producer = read && rootById(this.plan, read.root);
       const output = producer?.builder.outputs.get(remote[2]!);
       return producer && output ? this.resolve(producer, output.value, depth + 1) : undefined;
     }

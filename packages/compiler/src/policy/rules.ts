@@ -887,8 +887,27 @@ function covers(rule: NetRule, port: number): boolean {
 /** Whether `group` (a security group reference in `r`'s root) is used by an internet-facing load balancer in any root. */
 function isPublicLoadBalancerGroup(view: PlanView, r: PlannedResource, group: unknown): boolean {
   const sg = view.resolve(r.root, group);
-  if (!sg) return false;
-  return view.ofType("aws_lb").some((lb) => lb.body.internal !== true && asList(lb.body.security_groups).some((g) => view.resolve(lb.root, g) === sg));
+  return sg !== undefined && publicLoadBalancerGroups(view).has(sg);
+}
+
+/** Per plan, once: asked per rule and per load balancer, it made the gate quadratic in environments. */
+const publicGroups = new WeakMap<PlanView, ReadonlySet<PlannedResource>>();
+
+/** The security groups internet-facing load balancers use. */
+function publicLoadBalancerGroups(view: PlanView): ReadonlySet<PlannedResource> {
+  let groups = publicGroups.get(view);
+  if (!groups) {
+    const found = new Set<PlannedResource>();
+    for (const lb of view.ofType("aws_lb")) {
+      if (lb.body.internal === true) continue;
+      for (const g of asList(lb.body.security_groups)) {
+        const sg = view.resolve(lb.root, g);
+        if (sg) found.add(sg);
+      }
+    }
+    publicGroups.set(view, (groups = found));
+  }
+  return groups;
 }
 
 function conditionValues(s: PolicyStatement, operator: string, key: string): readonly unknown[] {

@@ -34,6 +34,8 @@ const common = {
   logLevel: "warning",
 };
 
+const BUILD_ID_PLACEHOLDER = "caja-build-id-placeholder";
+
 // Start clean so nothing stale from an earlier layout is left behind.
 rmSync(new URL("../packages/compiler/dist", import.meta.url), { recursive: true, force: true });
 
@@ -48,11 +50,18 @@ await Promise.all([
  * The CLI: one CommonJS file, which the launcher compiles through `vm.Script` with V8's code
  * cache (Node 20 caches no ES module code). Lazily imported commands stay lazy: esbuild turns
  * each `import()` into a module initialised on first use. The first line names the content hash
- * the code cache is keyed on, so a rebuilt or upgraded bundle never meets a stale cache.
+ * the code cache is keyed on, so a rebuilt or upgraded bundle never meets a stale cache; the same
+ * hash is the build id a compile's fingerprint includes (incremental.ts).
  */
 async function buildCli() {
+  const schema = await configJsonSchemaTexts();
   const result = await build({
-    define: { __CAJA_CONFIG_JSON_SCHEMA__: JSON.stringify(await configJsonSchemaText()) },
+    define: {
+      __CAJA_CONFIG_JSON_SCHEMA__: JSON.stringify(schema.json),
+      __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__: JSON.stringify(schema.document),
+      // Replaced below by the bundle's own hash, which it cannot contain while it is hashed.
+      __CAJA_BUILD_ID__: JSON.stringify(BUILD_ID_PLACEHOLDER),
+    },
     ...common,
     entryPoints: ["packages/compiler/src/bin.ts"],
     format: "cjs",
@@ -66,20 +75,29 @@ async function buildCli() {
     plugins: [englishOnlyZodLocales],
     minify,
   });
-  const code = result.outputFiles[0].text;
-  const hash = createHash("sha256").update(code).digest("hex").slice(0, 16);
+  const built = result.outputFiles[0].text;
+  const hash = createHash("sha256").update(built).digest("hex").slice(0, 16);
+  const code = built.replaceAll(BUILD_ID_PLACEHOLDER, hash);
   mkdirSync(dirname(result.outputFiles[0].path), { recursive: true });
   writeFileSync(result.outputFiles[0].path, `// caja-build ${hash}\n${code}`);
 }
 
-/** The config's JSON Schema, computed here once instead of on every compile (see json-schema.ts). */
-async function configJsonSchemaText() {
+/**
+ * The config's JSON Schema, computed here once instead of on every compile (see json-schema.ts):
+ * the object as JSON, and the document `out/docs/caja.schema.json` holds (stable JSON).
+ */
+async function configJsonSchemaTexts() {
   const result = await build({
     ...common,
     write: false,
-    stdin: { contents: `export { configJsonSchema } from "./packages/dsl/src/json-schema.ts";`, resolveDir: root, loader: "ts" },
+    stdin: {
+      contents: `export { configJsonSchema } from "./packages/dsl/src/json-schema.ts"; export { stableStringify } from "./packages/compiler/src/json.ts";`,
+      resolveDir: root,
+      loader: "ts",
+    },
     plugins: [englishOnlyZodLocales],
   });
-  const { configJsonSchema } = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString("base64")}`);
-  return JSON.stringify(configJsonSchema());
+  const { configJsonSchema, stableStringify } = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString("base64")}`);
+  const schema = configJsonSchema();
+  return { json: JSON.stringify(schema), document: stableStringify(schema) };
 }

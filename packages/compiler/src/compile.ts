@@ -8,13 +8,16 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
 import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
-import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig } from "./load.js";
+import { fingerprint, outsidePath, remember, reusable, type CompileSummary } from "./incremental.js";
+import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig, type LoadedConfig } from "./load.js";
+import { describeFinding } from "./policy/finding.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
 import { manifestFiles, MANIFEST, readIfExists, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
+export type { CompileSummary } from "./incremental.js";
 
 export interface CompileOptions {
   readonly cwd?: string;
@@ -45,14 +48,62 @@ export interface CompileResult extends Compiled {
 }
 
 /** Load and compile in memory, issues located in the source: `compile` without the write (`caja graph`). */
-export async function compileFromDisk(options: CompileOptions = {}): Promise<Compiled & { readonly configFile: string; readonly dependencies: readonly string[] }> {
+export async function compileFromDisk(options: CompileOptions = {}): Promise<FromDisk> {
+  return compileLoaded(options, await loadWithPipeline(options));
+}
+
+/** The whole pipeline from disk to disk. */
+export async function compile(options: CompileOptions = {}): Promise<CompileResult> {
+  return writeCompiled(options, await compileFromDisk(options));
+}
+
+/**
+ * `caja compile`: the whole pipeline, unless the last compile into the same output directory had
+ * exactly this input and its output is untouched on disk; then its summary (see incremental.ts).
+ * Never for `--check`, which always compares the bytes.
+ */
+export async function compileOrReuse(options: CompileOptions = {}): Promise<CompileSummary & { readonly outDir: string; readonly reused?: true; readonly write?: WriteResult }> {
   const cwd = options.cwd ?? process.cwd();
-  const configFile = findConfigFile(cwd, options.config);
+  const outDir = resolve(cwd, options.outDir ?? "out");
+  const loaded = await loadWithPipeline(options);
+  const { envs, backend, docsOnly, phases } = options;
+  const key =
+    options.check || phases
+      ? undefined
+      : fingerprint({ value: loaded.loaded.value, configFile: loaded.configFile, dependencies: loaded.loaded.dependencies, cwd, outDir, options: { envs, backend, docsOnly } });
+  const reused = key ? reusable(loaded.configFile, outDir, key) : undefined;
+  if (reused) return { ...reused, outDir, reused: true };
+  const result = await writeCompiled(options, await compileLoaded(options, loaded));
+  const summary: CompileSummary = {
+    roots: result.plan.roots.length,
+    resources: result.resources,
+    todos: result.todos,
+    warnings: (result.policy?.warnings ?? []).map(describeFinding),
+  };
+  if (key) remember(loaded.configFile, outDir, key, [...result.files.map((f) => f.path), ...(result.workflow ? [outsidePath(outDir, result.workflow.path)] : [])], summary);
+  return { ...summary, outDir, ...(result.write ? { write: result.write } : {}) };
+}
+
+type FromDisk = Compiled & { readonly configFile: string; readonly dependencies: readonly string[] };
+
+interface Loaded {
+  readonly configFile: string;
+  readonly loaded: LoadedConfig;
+  readonly pipeline: typeof import("./pipeline.js");
+}
+
+/** Evaluate the config (in its worker) while the pipeline module loads. */
+async function loadWithPipeline(options: CompileOptions): Promise<Loaded> {
+  const configFile = findConfigFile(options.cwd ?? process.cwd(), options.config);
   const [loaded, pipeline] = await Promise.all([loadConfig(configFile), import("./pipeline.js")]);
+  return { configFile, loaded, pipeline };
+}
+
+async function compileLoaded(options: CompileOptions, { configFile, loaded, pipeline }: Loaded): Promise<FromDisk> {
   try {
     // The provider schema is a large module: load it only for configs that use the escape hatch.
     const validateBody = pipeline.mentionsExtend(loaded.value) ? await pipeline.schemaValidator() : undefined;
-    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: cwd, ...(validateBody ? { validateBody } : {}) });
+    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: options.cwd ?? process.cwd(), ...(validateBody ? { validateBody } : {}) });
     return { ...compiled, configFile, dependencies: loaded.dependencies };
   } catch (e) {
     if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);
@@ -60,11 +111,10 @@ export async function compileFromDisk(options: CompileOptions = {}): Promise<Com
   }
 }
 
-/** The whole pipeline from disk to disk. */
-export async function compile(options: CompileOptions = {}): Promise<CompileResult> {
+/** The write stage (or, with `check`, the comparison), for a compiled config. */
+async function writeCompiled(options: CompileOptions, { configFile, dependencies, ...compiled }: FromDisk): Promise<CompileResult> {
   const cwd = options.cwd ?? process.cwd();
   const outDir = resolve(cwd, options.outDir ?? "out");
-  const { configFile, dependencies, ...compiled } = await compileFromDisk(options);
   const { workflowYaml, WORKFLOW_FILE } = await import("./pipeline.js");
 
   const previous = manifestFiles(outDir);

@@ -11,12 +11,12 @@
  * work and the success path stays fast.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Message, Plugin } from "esbuild";
 import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
+import { cacheFile, readCache, writeCache } from "./cache.js";
 import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError } from "./config-worker.js";
 import { ConfigLoadError } from "./errors.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
@@ -177,24 +177,15 @@ interface CacheEntry {
   readonly code: string;
 }
 
-/** `node_modules/.cache/caja/` nearest the config (as other tools do), else the temp folder. */
-function cachePath(file: string): string {
-  const name = `bundle-${createHash("sha256").update(file).digest("hex").slice(0, 16)}.json`;
-  for (let dir = dirname(file); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "node_modules"))) return join(dir, "node_modules", ".cache", "caja", name);
-    if (dirname(dir) === dir) return join(tmpdir(), `caja-cache-${process.getuid?.() ?? "user"}`, name);
-  }
-}
-
 function readBundleCache(file: string): Bundle | undefined {
+  const entry = readCache<CacheEntry>(cacheFile(file, "bundle", file));
+  if (entry?.format !== BUNDLE_FORMAT || entry.file !== file) return undefined;
   try {
-    const entry = JSON.parse(readFileSync(cachePath(file), "utf8")) as CacheEntry;
-    if (entry.format !== BUNDLE_FORMAT || entry.file !== file) return undefined;
     for (const input of entry.inputs) if (contentHash(input.path) !== input.sha) return undefined;
-    return { code: entry.code, dependencies: entry.inputs.map((i) => i.path) };
   } catch {
     return undefined;
   }
+  return { code: entry.code, dependencies: entry.inputs.map((i) => i.path) };
 }
 
 function contentHash(path: string): string {
@@ -203,21 +194,13 @@ function contentHash(path: string): string {
 
 /** Best effort: a cache that cannot be written only costs the next compile a bundle. */
 function writeBundleCache(file: string, bundle: Bundle): void {
+  let inputs: CacheEntry["inputs"];
   try {
-    const entry: CacheEntry = {
-      format: BUNDLE_FORMAT,
-      file,
-      inputs: bundle.dependencies.map((path) => ({ path, sha: contentHash(path) })),
-      code: bundle.code,
-    };
-    const target = cachePath(file);
-    mkdirSync(dirname(target), { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(entry));
-    renameSync(temp, target);
+    inputs = bundle.dependencies.map((path) => ({ path, sha: contentHash(path) }));
   } catch {
-    // ignored on purpose, see above
+    return;
   }
+  writeCache(cacheFile(file, "bundle", file), { format: BUNDLE_FORMAT, file, inputs, code: bundle.code } satisfies CacheEntry);
 }
 
 function timeoutFromEnv(): number {

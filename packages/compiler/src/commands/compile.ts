@@ -1,6 +1,6 @@
 /** `caja compile`: config → out/. */
 import { join, relative } from "node:path";
-import { compile, type CompileResult } from "../compile.js";
+import { compile, compileOrReuse, type CompileOptions, type CompileResult, type CompileSummary } from "../compile.js";
 import { describeFinding } from "../policy/finding.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
@@ -16,41 +16,52 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const started = performance.now();
   const config = args.value("--config");
   const outDir = args.value("--out");
-  const result = await compile({
+  const options: CompileOptions = {
     cwd: io.cwd,
     ...(config ? { config } : {}),
     ...(outDir ? { outDir } : {}),
     envs: args.values("--env"),
     ...(backend ? { backend } : {}),
-    check: args.has("--check"),
-  });
-  return report(result, args.has("--check"), performance.now() - started, io);
+  };
+  if (args.has("--check")) return reportCheck(await compile({ ...options, check: true }), performance.now() - started, io);
+  return reportWrite(await compileOrReuse(options), performance.now() - started, io);
 }
 
-function report(result: CompileResult, check: boolean, ms: number, io: Io): number {
+/** TODOs and gate warnings, on every compile (a reused one too: they still hold). */
+function reportFindings(result: Pick<CompileSummary, "todos" | "warnings">, io: Io): void {
   for (const todo of result.todos) {
     const where = todo.site ? `${relative(io.cwd, todo.site.replace(/^file:\/\//, ""))}  ` : "";
     const uses = todo.uses.length > 0 ? `variable ${[...new Set(todo.uses.map((u) => u.variable))].join(", ")} in ${todo.uses.map((u) => u.root).join(", ")}` : "not used by any root yet";
     io.err(`TODO ${where}${todo.path}: ${todo.reason} (${uses})`);
   }
-  for (const finding of result.policy?.warnings ?? []) io.err(`warning: ${describeFinding(finding)}`);
+  for (const warning of result.warnings) io.err(`warning: ${warning}`);
+}
+
+function reportCheck(result: CompileResult, ms: number, io: Io): number {
+  reportFindings({ todos: result.todos, warnings: (result.policy?.warnings ?? []).map(describeFinding) }, io);
   const out = relative(io.cwd, result.outDir) || ".";
-  const roots = result.plan.roots.length;
+  const stale = result.stale ?? [];
+  if (stale.length > 0) {
+    io.err(`caja: ${out}/ is not current (${stale.length} file${stale.length === 1 ? "" : "s"}). Run caja compile and commit the result:`);
+    // Stale paths are relative to out/ (the workflow file sits outside it): print them from here.
+    for (const file of stale) io.err(`  ${relative(io.cwd, join(result.outDir, file.replace(/ \(no longer generated\)$/, "")))}${file.endsWith(" (no longer generated)") ? " (no longer generated)" : ""}`);
+    return 1;
+  }
+  io.out(`caja: ${out}/ is current: ${result.plan.roots.length} roots, ${result.resources} resources (${Math.round(ms)} ms)`);
+  return 0;
+}
+
+function reportWrite(result: Awaited<ReturnType<typeof compileOrReuse>>, ms: number, io: Io): number {
+  reportFindings(result, io);
+  const out = relative(io.cwd, result.outDir) || ".";
+  const todos = result.todos.length > 0 ? `, ${result.todos.length} TODO${result.todos.length === 1 ? "" : "s"}` : "";
   const time = `${Math.round(ms)} ms`;
-  if (check) {
-    const stale = result.stale ?? [];
-    if (stale.length > 0) {
-      io.err(`caja: ${out}/ is not current (${stale.length} file${stale.length === 1 ? "" : "s"}). Run caja compile and commit the result:`);
-      // Stale paths are relative to out/ (the workflow file sits outside it): print them from here.
-      for (const file of stale) io.err(`  ${relative(io.cwd, join(result.outDir, file.replace(/ \(no longer generated\)$/, "")))}${file.endsWith(" (no longer generated)") ? " (no longer generated)" : ""}`);
-      return 1;
-    }
-    io.out(`caja: ${out}/ is current: ${roots} roots, ${result.resources} resources (${time})`);
+  if (result.reused) {
+    io.out(`caja: ${out}/ is up to date: ${result.roots} roots, ${result.resources} resources (the input is unchanged since the last compile${todos}) in ${time}`);
     return 0;
   }
   const w = result.write!;
   const changes = w.written.length + w.removed.length === 0 ? "nothing changed" : `${w.written.length} written, ${w.removed.length} removed, ${w.unchanged} unchanged`;
-  const todos = result.todos.length > 0 ? `, ${result.todos.length} TODO${result.todos.length === 1 ? "" : "s"}` : "";
-  io.out(`caja: compiled ${roots} roots, ${result.resources} resources into ${out}/ (${changes}${todos}) in ${time}`);
+  io.out(`caja: compiled ${result.roots} roots, ${result.resources} resources into ${out}/ (${changes}${todos}) in ${time}`);
   return 0;
 }

@@ -1,7 +1,8 @@
 /**
  * The reviewer docs under `out/docs/`, generated on every compile from the same compiled config
  * as the roots, so what reviewers read is what gets applied. Pure: returns files, writes nothing.
- * Linear in the size of the plan; the one fixed cost is the config's JSON Schema.
+ * Linear in the size of the plan. The config's JSON Schema depends on caja alone: the CLI build
+ * computes it (and its document) once, so a compile only reads it.
  */
 import { configJsonSchema } from "../../../dsl/src/json-schema.js";
 import type { Compiled } from "../pipeline.js";
@@ -18,6 +19,9 @@ export { DOC_PAGES, type DocsOptions } from "./markdown.js";
 export { DOCS_DIR } from "./paths.js";
 import { DOCS_DIR } from "./paths.js";
 
+/** Defined by the CLI build: `caja.schema.json`'s content, computed at build time (it depends on caja alone). */
+declare const __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__: string | undefined;
+
 export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, options: DocsOptions = {}): EmittedFile[] {
   const { config, plan, todos } = compiled;
   const schema = configJsonSchema();
@@ -29,6 +33,9 @@ export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, 
     { path: `${DOCS_DIR}/environments.md`, content: environmentsPage({ config, todos, groupDescriptions }, options) },
     { path: `${DOCS_DIR}/phases.md`, content: phasesPage(config, plan, options, graph) },
     { path: `${DOCS_DIR}/${PHASES_SVG}`, content: renderSvg(graph, `${config.project}: phase graph`) },
-    { path: `${DOCS_DIR}/caja.schema.json`, content: stableStringify(schema) },
+    {
+      path: `${DOCS_DIR}/caja.schema.json`,
+      content: typeof __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__ === "string" ? __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__ : stableStringify(schema),
+    },
   ];
 }

@@ -34,7 +34,9 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 }
 
 function cell(text: string): string {
-  return text.replaceAll("\n", " ").replaceAll("|", "\\|") || " ";
+  if (text === "") return " ";
+  // Most cells are plain words: no copy for them (docs write thousands of cells at scale).
+  return text.includes("\n") || text.includes("|") ? text.replaceAll("\n", " ").replaceAll("|", "\\|") : text;
 }
 
 export function code(text: string): string {

@@ -224,10 +224,10 @@ describe("a full or read-only disk", () => {
     const log = join(dir, "ops-apply.log");
     await caja("b", probe, { inject: true, env: { CAJA_FAULT_DIR: probe, CAJA_FAULT_LOG: log } });
     const ops = readFileSync(log, "utf8").split("\n");
-    // A new root's folder cannot be created: the disk filled up while files were moved into place.
-    const mkdirNewRoot = ops.findIndex((op, i) => i > ops.indexOf(`rename /${JOURNAL_DIR}/journal.json.tmp /${JOURNAL_DIR}/journal.json`) && op.startsWith("mkdir /qa/")) + 1;
-    expect(mkdirNewRoot).toBeGreaterThan(0);
-    const run = await caja("b", out, { inject: true, env: { CAJA_FAULT_DIR: out, CAJA_FAULT_AT: String(mkdirNewRoot), CAJA_FAULT_MODE: "ENOSPC" } });
+    // A new environment's folder cannot be moved in: the disk filled up while files were moved into place.
+    const moveNewEnv = ops.findIndex((op, i) => i > ops.indexOf(`rename /${JOURNAL_DIR}/journal.json.tmp /${JOURNAL_DIR}/journal.json`) && op === `rename /${JOURNAL_DIR}/files/qa /qa`) + 1;
+    expect(moveNewEnv).toBeGreaterThan(0);
+    const run = await caja("b", out, { inject: true, env: { CAJA_FAULT_DIR: out, CAJA_FAULT_AT: String(moveNewEnv), CAJA_FAULT_MODE: "ENOSPC" } });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`caja: cannot write ${out}: no space left on the device. The write was interrupted after its commit point; the next caja compile finishes it`);
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);

@@ -16,6 +16,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import vm from "node:vm";
 import { bootWorker, readsConfig, type BootedWorker } from "./worker-boot.js";
@@ -59,13 +60,13 @@ function codeCache(source: string, command: string | undefined, distDir: string)
   const hash = /^\/\/ caja-build ([0-9a-f]+)/.exec(source)?.[1];
   if (hash === undefined || process.env.CAJA_CODE_CACHE === "0") return undefined;
   const name = `cli-${hash}-${process.version}-${command && /^[a-z]{1,16}$/.test(command) ? command : "none"}.v8`;
-  const userCache = join(process.env.XDG_CACHE_HOME || join(process.env.HOME || process.cwd(), ".cache"), "caja");
-  const dirs = process.env.CAJA_CODE_CACHE_DIR ? [process.env.CAJA_CODE_CACHE_DIR] : [join(distDir, ".cache"), userCache];
+  const userCache = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "caja");
+  const dirs = process.env.CAJA_CODE_CACHE_DIR ? [() => process.env.CAJA_CODE_CACHE_DIR!] : [() => join(distDir, ".cache"), userCache];
   return {
     read() {
       for (const dir of dirs) {
         try {
-          return readFileSync(join(dir, name));
+          return readFileSync(join(dir(), name));
         } catch {
           // not cached there
         }
@@ -73,7 +74,8 @@ function codeCache(source: string, command: string | undefined, distDir: string)
       return undefined;
     },
     write(data) {
-      for (const dir of dirs) {
+      for (const folder of dirs) {
+        const dir = folder();
         const temp = join(dir, `${name}.${process.pid}.tmp`);
         try {
           mkdirSync(dir, { recursive: true });

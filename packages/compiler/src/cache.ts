@@ -4,9 +4,10 @@
  * folder. Best effort throughout: a cache that cannot be read or written only costs time.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { replaceFile } from "./write.js";
 
 /** The cache file `kind` keeps for `subject` (a path), near `near` (the config file). */
 export function cacheFile(near: string, kind: string, subject: string): string {
@@ -25,13 +26,10 @@ export function readCache<T>(file: string): T | undefined {
   }
 }
 
-/** Replace the cache file whole (temp file, then rename), or leave it as it was. */
+/** Replace the cache file whole, or leave it as it was. */
 export function writeCache(file: string, value: unknown): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(value));
-    renameSync(temp, file);
+    replaceFile(file, JSON.stringify(value));
   } catch {
     // see the module comment
   }

@@ -3,18 +3,19 @@
  * and they live here; the pure middle (`compileConfig`) is `pipeline.ts`, imported while the
  * config evaluates in its worker so module start-up and config evaluation overlap.
  */
-import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
 import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
-import { fingerprint, outsidePath, remember, reusable, type CompileSummary } from "./incremental.js";
+import { fingerprint, remember, reusable, type CompileSummary } from "./incremental.js";
 import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig, type LoadedConfig } from "./load.js";
 import { describeFinding } from "./policy/finding.js";
+import { posixRelative } from "./relpath.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
-import { manifestFiles, MANIFEST, readIfExists, WriteError, writeOutput, type WriteResult } from "./write.js";
+import { manifestFiles, MANIFEST, readIfExists, replaceFile, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 export type { CompileSummary } from "./incremental.js";
@@ -80,7 +81,7 @@ export async function compileOrReuse(options: CompileOptions = {}): Promise<Comp
     todos: result.todos,
     warnings: (result.policy?.warnings ?? []).map(describeFinding),
   };
-  if (key) remember(loaded.configFile, outDir, key, [...result.files.map((f) => f.path), ...(result.workflow ? [outsidePath(outDir, result.workflow.path)] : [])], summary);
+  if (key) remember(loaded.configFile, outDir, key, [...result.files.map((f) => f.path), ...(result.workflow ? [posixRelative(outDir, result.workflow.path)] : [])], summary);
   return { ...summary, outDir, ...(result.write ? { write: result.write } : {}) };
 }
 
@@ -133,7 +134,7 @@ async function writeCompiled(options: CompileOptions, { configFile, dependencies
 
   if (options.check) {
     const stale = staleFiles(outDir, files, previous, owns);
-    if (workflow && readIfExists(workflow.path) !== workflow.content) stale.push(relative(outDir, workflow.path).split(sep).join("/"));
+    if (workflow && readIfExists(workflow.path) !== workflow.content) stale.push(posixRelative(outDir, workflow.path));
     return { ...base, stale };
   }
   const write = await writeOutput(outDir, files, { previous, ...(owns ? { owns } : {}) });
@@ -155,7 +156,7 @@ function workflowFile(
   workflowYaml: typeof import("./workflow.js").workflowYaml,
   WORKFLOW_FILE: string,
 ): EmittedFile | undefined {
-  const rel = (p: string) => relative(cwd, p).split(sep).join("/");
+  const rel = (p: string) => posixRelative(cwd, p);
   const inside = (p: string) => p !== "" && !isAbsolute(p) && !p.startsWith("../") && /^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/.test(p);
   const out = rel(outDir);
   const config = rel(configFile);
@@ -169,22 +170,13 @@ function workflowFile(
 /** Replace the workflow file atomically (temp file, then rename); untouched when unchanged. */
 function writeWorkflow(file: EmittedFile): boolean {
   if (readIfExists(file.path) === file.content) return false;
-  const temp = `${file.path}.caja-${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(temp, file.content);
-    renameSync(temp, file.path);
+    replaceFile(file.path, file.content);
   } catch (e) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never written
-    }
     throw new WriteError(`cannot write ${file.path}: ${(e as Error).message}. out/ was written; run caja compile again.`);
   }
   return true;
 }
-
 
 function staleFiles(outDir: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): string[] {
   const stale: string[] = [];

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { isTodo } from "@caja/dsl";
 import { cacheFile, readCache, writeCache } from "./cache.js";
 import type { TodoReport } from "./pipeline.js";
@@ -93,11 +93,6 @@ export function remember(configFile: string, outDir: string, key: string, paths:
     files.push([path, signature]);
   }
   writeCache(cacheFile(configFile, "compile", outDir), { format: RECORD_FORMAT, key, files, summary } satisfies CompileRecord);
-}
-
-/** `outDir`-relative path of a file the compile writes outside it (the workflow). */
-export function outsidePath(outDir: string, file: string): string {
-  return relative(outDir, file).split(sep).join("/");
 }
 
 function signatureOf(path: string): Signature | undefined {

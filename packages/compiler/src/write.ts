@@ -141,6 +141,22 @@ interface Journal {
   readonly remove: readonly string[];
 }
 
+/**
+ * Replace a file whole: written beside it, then renamed over it, so a reader never sees it half
+ * written. On failure the temporary file is removed and the error thrown.
+ */
+export function replaceFile(path: string, content: string): void {
+  const temp = `${path}.caja-${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(temp, content);
+    renameSync(temp, path);
+  } catch (e) {
+    quietly(() => unlinkSync(temp));
+    throw e;
+  }
+}
+
 /** A text file's content, or undefined when it cannot be read. */
 export function readIfExists(path: string): string | undefined {
   // Asked first, because a failed read throws, and a thrown error (with its stack) costs more than

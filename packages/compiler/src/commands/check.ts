@@ -4,7 +4,7 @@
  * on a blocking finding or a broken suppression, in either format; warnings alone exit 0.
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, resolve } from "node:path";
 import { VERSION } from "../cli.js";
 import { schemaValidator } from "../pipeline.js";
 import { rootDocument } from "../emit.js";
@@ -16,6 +16,7 @@ import { checkPolicies, describeFinding, type Finding, type PolicyResult } from 
 import { formatPath, parsePath } from "../policy/paths.js";
 import { RULES } from "../policy/rules.js";
 import { toSarif, type SourcePosition } from "../policy/sarif.js";
+import { posixRelative } from "../relpath.js";
 import { validateConfig } from "../validate.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
@@ -145,5 +146,5 @@ function resourceLines(plan: Plan, config: Parameters<typeof rootDocument>[1]): 
 }
 
 function uri(cwd: string, file: string): string {
-  return relative(cwd, file).split(sep).join("/") || ".";
+  return posixRelative(cwd, file) || ".";
 }

@@ -1,6 +1,6 @@
 /** Markdown building blocks shared by the reviewer docs: tables, values, TODO sites, the page header. */
 import { isTodo, type Todo } from "@caja/dsl";
-import { relative, sep } from "node:path";
+import { posixRelative } from "../relpath.js";
 
 /** Every page, in the order the header links them. A new page (policy findings, say) is one more entry. */
 export const DOC_PAGES = [
@@ -49,7 +49,7 @@ export function siteLabel(site: string | undefined, options: DocsOptions): strin
   if (!site) return undefined;
   const m = /^(?:file:\/\/)?(.*?):(\d+)(?::\d+)?$/.exec(site);
   if (!m) return site;
-  const file = options.sourceRoot ? relative(options.sourceRoot, m[1]!).split(sep).join("/") : m[1]!;
+  const file = options.sourceRoot ? posixRelative(options.sourceRoot, m[1]!) : m[1]!;
   return `${file}:${m[2]}`;
 }
 

@@ -432,6 +432,8 @@ describe("secret-looking values", () => {
     ["a Slack token in a JSON document", { policy: JSON.stringify({ Statement: [{ Sid: "xoxb-1234567890-abcdefghij" }] }) }, "a Slack token"],
     ["a JWT in a list", { args: ["--token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"] }, "a JSON Web Token"],
     ["a mixed-case secret name", { ClientSecret: "s3cr3t-value-here" }, 'a literal value under "ClientSecret"'],
+    ["a key spelled with an escape in a JSON document", { container_definitions: '[{"pass\\u0077ord":"hunter2hunter2"}]' }, 'a literal value under "password"'],
+    ["a URL with escaped slashes in a JSON document", { policy: '{"Resource":"https:\\/\\/app:pw@db.internal"}' }, "a URL with a password"],
   ])("are found: %s", (_name, body, kind) => {
     expect(findSecrets(body).map((h) => h.kind)).toContain(kind);
   });
@@ -446,7 +448,7 @@ describe("secret-looking values", () => {
     expect(findSecrets(body)).toEqual([]);
   });
 
-  it("are found with the shape hint exactly as without it (fuzzed bodies, fixed seed)", () => {
+  it("are found with the hints exactly as without them (fuzzed bodies, fixed seed)", () => {
     const samples = [
       "-----BEGIN EC PRIVATE KEY-----\nMHcC",
       "AKIAIOSFODNN7EXAMPLE",
@@ -460,13 +462,21 @@ describe("secret-looking values", () => {
       "plain text",
       "",
     ];
-    const keys = ["password", "DB_PASSWORD", "api_key", "Token", "salt", "name", "value", "description", "secret_arn", "user_data", "tags"];
+    const keys = ["password", "DB_PASSWORD", "api_key", "Token", "salt", "name", "value", "description", "secret_arn", "user_data", "tags", "hash_key", "secret_string", 'pass"word', "x\\", "PASSPHRASE"];
+    // Documents as other tools write them: escapes that decode into a secret key or a shape.
+    const rawDocuments = [
+      '{"pass\\u0077ord":"hunter2hunter2"}',
+      '{"endpoint":"https:\\/\\/app:pw@db.internal"}',
+      '[{"name":"DB_\\u0050ASSWORD","value":"plain"}]',
+      '{"note":"\\u0041KIAIOSFODNN7EXAMPLE"}',
+      '{"inner":"{\\"token\\":\\"abc\\"}"}',
+    ];
     const text = fc.oneof(
       fc.constantFrom(...samples),
       fc.tuple(fc.constantFrom("", "x ", "a\n", "\t", '"q" '), fc.constantFrom(...samples)).map(([a, b]) => a + b),
     );
     const body: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: "small" }, text, fc.boolean(), fc.integer(), tie("list"), tie("record"), tie("document"), tie("envVar")),
+      value: fc.oneof({ depthSize: "small" }, text, fc.boolean(), fc.integer(), fc.constantFrom(...rawDocuments), tie("list"), tie("record"), tie("document"), tie("envVar")),
       list: fc.array(tie("value"), { maxLength: 3 }),
       record: fc.dictionary(fc.constantFrom(...keys), tie("value"), { maxKeys: 4 }),
       document: tie("record").map((r) => JSON.stringify(r)),

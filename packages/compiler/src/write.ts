@@ -62,7 +62,7 @@ export async function writeOutput(outDir: string, files: readonly EmittedFile[],
     } catch (e) {
       throw new WriteError(`cannot finish the interrupted write in ${join(outDir, JOURNAL_DIR)}: ${reason(e)}. Fix that, then run caja compile again.`);
     }
-    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...manifestFiles(outDir)])] });
+    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...manifestFiles(outDir)])] }, holdsNothing(outDir));
   } finally {
     release();
   }
@@ -78,10 +78,15 @@ export function manifestFiles(outDir: string): string[] {
   }
 }
 
+/** Whether `out/` holds nothing but this compile's lock (a first compile): no file to compare with. */
+function holdsNothing(outDir: string): boolean {
+  return readdirSync(outDir).every((name) => name === LOCK_FILE);
+}
+
 /** Diff, stage, commit, apply. */
-async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions): Promise<WriteResult> {
+async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions, empty: boolean): Promise<WriteResult> {
   const changed: EmittedFile[] = [];
-  for (const file of files) if (readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
+  for (const file of files) if (empty || readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
   const next = new Set(files.map((f) => f.path));
   const owns = options.owns ?? (() => true);
   const stale = options.previous.filter((p) => !next.has(p) && owns(p) && isSafeRelative(p));
@@ -179,7 +184,10 @@ function apply(outDir: string): void {
     if (known === undefined) present.set(dir, (known = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false));
     return known;
   };
+  // Folders this run moved in whole (`dev/`): the files staged in them have moved with them.
+  const movedWhole: string[] = [];
   for (const { from, to } of journal.write) {
+    if (from === `${STAGED}/${to}` && movedWhole.some((dir) => to.startsWith(dir))) continue;
     const target = join(outDir, to);
     // The outermost folder of the target that out/ does not have yet: when the file was staged in
     // out/'s layout, that folder is staged whole (every file in it is new) and moves in at once.
@@ -188,6 +196,7 @@ function apply(outDir: string): void {
       const staged = join(journalDir, STAGED, relative(outDir, missing));
       if (from === `${STAGED}/${to}` && exists(staged)) {
         renameSync(staged, missing);
+        movedWhole.push(`${relative(outDir, missing).split(sep).join("/")}/`);
         present.clear();
         continue;
       }

@@ -42,6 +42,12 @@ const SHAPE_HINT = /PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|xox[a
  * `manage_master_user_password` are not strings, so never values.
  */
 const SECRET_KEY = /(?:^|[^a-z])(?:pass(?:word|wd|phrase)?|secret(?:_?string|_?key|_?value)?|(?:api|access|auth|private|signing|client)_?(?:key|token|secret)|token|credentials?|salt)$/i;
+/**
+ * SECRET_KEY without its leading boundary, ending at a JSON string's closing quote (escaped, inside
+ * a document held in a string): a JSON text without it has no key and no variable name that
+ * names a secret.
+ */
+const SECRET_KEY_HINT = /(?:pass(?:word|wd|phrase)?|secret(?:_?string|_?key|_?value)?|(?:api|access|auth|private|signing|client)_?(?:key|token|secret)|token|credentials?|salt)\\*"/i;
 const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|_type|_enabled|_wo_version|recovery_window_in_days|valueFrom|description)$/i;
 
 /**
@@ -50,6 +56,7 @@ const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|
  * the fast path to).
  */
 export function findSecrets(value: unknown, path = "", { hints = true }: { hints?: boolean } = {}): SecretHit[] {
+  if (hints && typeof value === "object" && value !== null && plainlyClean(value)) return [];
   const hits: SecretHit[] = [];
   const strings: string[] = [];
   walk(value, path ? [path] : [], undefined, strings, hits);
@@ -60,6 +67,22 @@ export function findSecrets(value: unknown, path = "", { hints = true }: { hints
   const text = strings.join("\n");
   if ((!hints || SHAPE_HINT.test(text)) && ANY_SHAPE.test(text)) locateShapes(value, path, hits);
   return hits;
+}
+
+/**
+ * Most bodies hold no secret-looking key and no credential shape, and their JSON text (written
+ * natively, far faster than walking them) shows it. Only while no string holds a backslash: then
+ * every string, those of documents held in strings included, appears in the text as it is, and
+ * decoding a document (`\u0041`, `\/`) cannot make a key or a shape appear.
+ */
+function plainlyClean(value: object): boolean {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return false;
+  }
+  return text !== undefined && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !SHAPE_HINT.test(text);
 }
 
 /** Key-based hits, with the path built only for a hit; every string is collected for the shapes. */

@@ -3,10 +3,10 @@
  * SARIF for code scanning, exit 1 on anything blocking, and nothing written under out/.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
+import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN, repoTempDir } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -38,8 +38,7 @@ export default defineConfig({
 }
 
 function project(source: string): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/check-"));
+  const dir = repoTempDir("check-");
   writeFileSync(join(dir, "caja.config.ts"), source);
   return dir;
 }

@@ -3,18 +3,17 @@
  * under test/.tmp so `import ... from "caja"` resolves to this repository's package.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
+import { BY_DESIGN_SUPPRESSIONS, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = CAJA_BIN;
 
 function fixture(files: Record<string, string>): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/cli-"));
+  const dir = repoTempDir("cli-");
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), content);

@@ -4,7 +4,7 @@
  * compile, listed in the manifest and covered by `--check`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { todo } from "@caja/dsl";
 import { compile } from "../packages/compiler/src/compile.js";
 import { emitDocs } from "../packages/compiler/src/docs/index.js";
 import { configJsonSchema } from "../packages/dsl/src/json-schema.js";
-import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, tempDir } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, tempDir, repoTempDir } from "./helpers.js";
 
 const doc = (compiled: ReturnType<typeof compileWith>, name: string) => compiled.files.find((f) => f.path === `docs/${name}`)!.content;
 /** The table row whose first cell is `first`, as cells. */
@@ -214,8 +214,7 @@ describe("writing and checking the docs", () => {
 
   it("caja docs writes only the docs, and caja docs --check fails on a stale one", () => {
     const repo = fileURLToPath(new URL("..", import.meta.url));
-    mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-    const dir = mkdtempSync(join(repo, "test/.tmp/docs-"));
+    const dir = repoTempDir("docs-");
     writeFileSync(join(dir, "caja.config.mjs"), `export default ${JSON.stringify(baseConfig())};\n`);
     const caja = (...args: string[]) => spawnSync(process.execPath, [CAJA_BIN, ...args], { cwd: dir, encoding: "utf8" });
     const first = caja("docs");

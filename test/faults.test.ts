@@ -8,12 +8,12 @@
  * changes the process makes under out/ and kills it (or fails the call) at the N-th.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOURNAL_DIR, LOCK_FILE, recoverOutput } from "../packages/compiler/src/write.js";
-import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
+import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = CAJA_BIN;
@@ -103,8 +103,7 @@ async function expectWhole(out: string): Promise<"a" | "b"> {
 }
 
 beforeAll(async () => {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  dir = mkdtempSync(join(repo, "test/.tmp/faults-"));
+  dir = repoTempDir("faults-");
   writeFileSync(join(dir, "a.config.mjs"), `export default ${JSON.stringify(CONFIG_A)};\n`);
   writeFileSync(join(dir, "b.config.mjs"), `export default ${JSON.stringify(CONFIG_B)};\n`);
   const [a, b] = await Promise.all([caja("a", "expect-a"), caja("b", "expect-b")]);

@@ -3,12 +3,12 @@
  * renderings, the self-drawn SVG's layout, and `caja graph`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { layoutGraph, phaseGraph, renderDot, renderGraph, renderMermaid, renderSvg } from "../packages/compiler/src/graph.js";
-import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, repoTempDir } from "./helpers.js";
 
 const compiled = compileWith();
 const graph = phaseGraph(compiled.plan);
@@ -100,8 +100,7 @@ describe("the SVG", () => {
 describe("caja graph", () => {
   const repo = fileURLToPath(new URL("..", import.meta.url));
   const bin = CAJA_BIN;
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/graph-"));
+  const dir = repoTempDir("graph-");
   writeFileSync(join(dir, "caja.config.mjs"), `export default ${JSON.stringify(baseConfig())};\n`);
   const caja = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8" });
 

@@ -1,5 +1,5 @@
 /** Shared test fixtures: a valid config, the pure pipeline, and readers for emitted JSON. */
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,4 +65,14 @@ export function resources(compiled: Compiled, rootId: string, type: string): Rec
 
 export function tempDir(prefix = "caja-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A temporary folder inside the repository, so a config's `import ... from "caja"` resolves to this
+ * package. Like `tempDir`'s, under this run's own folder, which the run removes when it ends.
+ */
+export function repoTempDir(prefix: string): string {
+  const root = process.env.CAJA_TEST_REPO_TMP ?? fileURLToPath(new URL(".tmp/", import.meta.url));
+  mkdirSync(root, { recursive: true });
+  return mkdtempSync(join(root, prefix));
 }

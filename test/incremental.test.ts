@@ -4,17 +4,16 @@
  * out/ (an edit, even one that keeps size and time, a deletion), an interrupted write.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { baseConfig, CAJA_BIN } from "./helpers.js";
+import { baseConfig, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
 function project(config: string): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/incremental-"));
+  const dir = repoTempDir("incremental-");
   writeFileSync(join(dir, "caja.config.ts"), config);
   return dir;
 }

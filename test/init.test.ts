@@ -3,21 +3,20 @@
  * Folders live under test/.tmp so the starter's `import ... from "caja"` resolves to this repository.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { projectFromFolder, starterConfig, STARTER_DEFAULTS } from "../packages/compiler/src/init.js";
 import { WORKFLOW_FILE } from "../packages/compiler/src/workflow.js";
-import { CAJA_BIN } from "./helpers.js";
+import { CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const bin = CAJA_BIN;
 
 function freshFolder(name = "init-"): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  return mkdtempSync(join(repo, "test/.tmp", name));
+  return repoTempDir(name);
 }
 
 function caja(cwd: string, ...args: string[]) {

@@ -4,21 +4,20 @@
  * bounded time, and the success path still returns the value with its todo() sites mapped.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { isTodo } from "@caja/dsl";
 import { ConfigLoadError } from "../packages/compiler/src/errors.js";
 import { loadConfig } from "../packages/compiler/src/load.js";
-import { baseConfig, CAJA_BIN } from "./helpers.js";
+import { baseConfig, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
 /** A project under test/.tmp (so `import "caja"` resolves) with one config file. */
 function project(source: string, name = "caja.config.ts"): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/load-"));
+  const dir = repoTempDir("load-");
   writeFileSync(join(dir, name), source);
   return join(dir, name);
 }

@@ -6,13 +6,13 @@
  * terraform those print one loud line and are skipped, unless CAJA_REQUIRE_TERRAFORM is set.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { offlineEnv, offlineOverride, OFFLINE_OVERRIDE } from "../packages/compiler/src/run/offline.js";
 import { findTerraform, runTerraform, terraformEnv } from "../packages/compiler/src/terraform.js";
-import { tempDir, BY_DESIGN_SUPPRESSIONS, CAJA_BIN } from "./helpers.js";
+import { tempDir, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const cli = CAJA_BIN;
@@ -36,8 +36,7 @@ export default defineConfig({
 `;
 
 function fixture(files: Record<string, string>): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/run-"));
+  const dir = repoTempDir("run-");
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), content);

@@ -5,19 +5,18 @@
  * CLI (with what it precomputes at build time) writes exactly what the pipeline writes in-process.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compile } from "../packages/compiler/src/compile.js";
-import { baseConfig, CAJA_BIN } from "./helpers.js";
+import { baseConfig, CAJA_BIN, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const probe = join(repo, "test/fixtures-probe.cjs");
 
 function project(config: string): string {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/startup-"));
+  const dir = repoTempDir("startup-");
   writeFileSync(join(dir, "caja.config.ts"), config);
   return dir;
 }

@@ -3,18 +3,18 @@
  * rejects misspelt fields and wrong types, and the editor types are generated from the schema.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CONFIG_TYPES_FILE, generateConfigTypes } from "../packages/dsl/scripts/config-types.js";
+import { repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const tsc = join(repo, "node_modules/.bin/tsc");
 
 function typecheck(config: string): { code: number | null; output: string } {
-  mkdirSync(join(repo, "test/.tmp"), { recursive: true });
-  const dir = mkdtempSync(join(repo, "test/.tmp/types-"));
+  const dir = repoTempDir("types-");
   writeFileSync(join(dir, "caja.config.ts"), config);
   writeFileSync(
     join(dir, "tsconfig.json"),

@@ -52,8 +52,8 @@ const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|
 
 /**
  * Every secret-looking value inside `value` (a resource body, a parsed document, a string).
- * `hints: false` tests every shape even where SHAPE_HINT rules them out (the reference tests hold
- * the fast path to).
+ * `hints: false` skips both shortcuts (the JSON-text check of `plainlyClean`, and SHAPE_HINT) and
+ * walks and tests everything: the reference the tests hold the fast path to.
  */
 export function findSecrets(value: unknown, path = "", { hints = true }: { hints?: boolean } = {}): SecretHit[] {
   if (hints && typeof value === "object" && value !== null && plainlyClean(value)) return [];

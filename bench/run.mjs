@@ -11,6 +11,8 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
+/** The findings the plan accepts by design, as `caja init` writes them (one list, kept as JSON). */
+const BY_DESIGN_SUPPRESSIONS = JSON.parse(readFileSync(join(repo, "packages/compiler/src/policy/by-design-suppressions.json"), "utf8"));
 const cli = join(repo, "packages/compiler/bin/caja.cjs");
 const rssProbe = join(repo, "bench/rss-probe.cjs");
 const quick = process.argv.includes("--quick");
@@ -155,14 +157,7 @@ function scaleConfig(n) {
     github: { repository: "example/scale" },
     defaults: { alarms: { emails: ["oncall@example.org"] } },
     policy: {
-      suppressions: [
-        { rule: "alb-internal", resource: "aws_lb.main", reason: "the API's public entry point" },
-        { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF deferred by the plan" },
-        { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF deferred by the plan" },
-        { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "redirect only" },
-        { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "redirect only" },
-        { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "no VPC endpoints" },
-      ],
+      suppressions: BY_DESIGN_SUPPRESSIONS,
     },
     environments,
   };

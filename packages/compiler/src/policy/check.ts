@@ -12,6 +12,7 @@ import type { Plan } from "../plan.js";
 import { PlanView, type PlannedResource } from "./engine.js";
 import { formatPath, type PathSegment } from "./paths.js";
 import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
+import byDesign from "./by-design-suppressions.json" with { type: "json" };
 
 export type { Finding } from "./finding.js";
 import type { Finding } from "./finding.js";
@@ -210,13 +211,7 @@ function applySuppressions(findings: readonly Finding[], suppressions: readonly 
 /**
  * The findings the plan accepts by design, with the plan's reasons: the public ALB (sole ingress),
  * its port 80 (a 301 to HTTPS only), WAF deferred, and the tasks' HTTPS egress through NAT (no VPC
- * endpoints). `caja init` writes them into a starter config; a config states its own.
+ * endpoints). `caja init` writes them into a starter config; a config states its own. Kept as
+ * JSON so the bench's generated configs (plain scripts) state exactly these too.
  */
-export const BY_DESIGN_SUPPRESSIONS = [
-  { rule: "alb-internal", resource: "aws_lb.main", reason: "The ALB is the sole public ingress; tasks and the database stay in private subnets." },
-  { rule: "alb-waf", resource: "aws_lb.main", reason: "WAF is deferred (a cost decision)." },
-  { rule: "cloudfront-waf", resource: "aws_cloudfront_distribution.web", reason: "WAF is deferred; the distribution serves a static site from a private bucket." },
-  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv4", reason: "Port 80 only answers with a 301 to HTTPS." },
-  { rule: "sg-no-world-http", resource: "aws_vpc_security_group_ingress_rule.alb_http_ipv6", reason: "Port 80 only answers with a 301 to HTTPS." },
-  { rule: "sg-no-world-egress", resource: "aws_vpc_security_group_egress_rule.ecs_https_ipv4", reason: "Tasks reach ECR, Secrets Manager and CloudWatch over HTTPS through NAT; there are no VPC endpoints." },
-] as const;
+export const BY_DESIGN_SUPPRESSIONS: readonly Suppression[] = byDesign;

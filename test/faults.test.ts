@@ -9,7 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOURNAL_DIR, LOCK_FILE, recoverOutput } from "../packages/compiler/src/write.js";
@@ -201,7 +201,7 @@ describe("a full or read-only disk", () => {
     const firstStaged = readFileSync(log, "utf8").split("\n").findIndex((op) => op.startsWith(`writeFile /${JOURNAL_DIR}/files/`)) + 1;
     const run = await caja("b", out, { inject: true, env: { CAJA_FAULT_DIR: out, CAJA_FAULT_AT: String(firstStaged + 3), CAJA_FAULT_MODE: "ENOSPC" } });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(`caja: cannot write ${out}: no space left on the device. The previous output is unchanged.`);
+    expect(run.stderr.trim()).toBe(`caja: cannot write ${relative(dir, out)}: no space left on the device. The previous output is unchanged.`);
     expect(snapshot(out)).toEqual(snapA);
     expect(existsSync(join(out, JOURNAL_DIR)) || existsSync(join(out, LOCK_FILE))).toBe(false);
   }, 60_000);
@@ -211,7 +211,7 @@ describe("a full or read-only disk", () => {
     restore(out, snapA);
     const run = await caja("b", out, { inject: true, env: { CAJA_FAULT_DIR: out, CAJA_FAULT_AT: "1", CAJA_FAULT_MODE: "EROFS" } });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(`caja: cannot create ${out}: the file system is read-only`);
+    expect(run.stderr.trim()).toBe(`caja: cannot create ${relative(dir, out)}: the file system is read-only`);
     expect(snapshot(out)).toEqual(snapA);
   }, 60_000);
 
@@ -228,7 +228,7 @@ describe("a full or read-only disk", () => {
     expect(moveNewEnv).toBeGreaterThan(0);
     const run = await caja("b", out, { inject: true, env: { CAJA_FAULT_DIR: out, CAJA_FAULT_AT: String(moveNewEnv), CAJA_FAULT_MODE: "ENOSPC" } });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`caja: cannot write ${out}: no space left on the device. The write was interrupted after its commit point; the next caja compile finishes it`);
+    expect(run.stderr).toContain(`caja: cannot write ${relative(dir, out)}: no space left on the device. The write was interrupted after its commit point; the next caja compile finishes it`);
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
     expect(await expectWhole(out)).toBe("b");
     const next = await caja("b", out);

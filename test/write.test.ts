@@ -150,12 +150,12 @@ describe("writing out/", () => {
   it("prunes what the manifest on disk lists, even when the caller read an older one (a compile that ran meanwhile)", async () => {
     const out = join(tempDir("caja-race-"), "out");
     const manifest = (...files: string[]) => ({ path: "manifest.json", content: `${JSON.stringify({ files: [...files, "manifest.json"] })}\n` });
-    await writeOutput(out, [{ path: "a.json", content: "a\n" }, manifest("a.json")], { previous: [] });
-    // Two compiles read that manifest; the first writes b.json in place of a.json...
-    await writeOutput(out, [{ path: "b.json", content: "b\n" }, manifest("b.json")], { previous: ["a.json", "manifest.json"] });
-    // ...then the second, with its stale list, must still remove b.json: else out/ would mix both.
-    await writeOutput(out, [{ path: "c.json", content: "c\n" }, manifest("c.json")], { previous: ["a.json", "manifest.json"] });
-    expect(snapshot(out)).toEqual({ "c.json": "c\n", "manifest.json": manifest("c.json").content });
+    await writeOutput(out, [{ path: "a/main.tf.json", content: "a\n" }, manifest("a/main.tf.json")], { previous: [] });
+    // Two compiles read that manifest; the first writes b/ in place of a/...
+    await writeOutput(out, [{ path: "b/main.tf.json", content: "b\n" }, manifest("b/main.tf.json")], { previous: ["a/main.tf.json", "manifest.json"] });
+    // ...then the second, with its stale list, must still remove b/: else out/ would mix both.
+    await writeOutput(out, [{ path: "c/main.tf.json", content: "c\n" }, manifest("c/main.tf.json")], { previous: ["a/main.tf.json", "manifest.json"] });
+    expect(snapshot(out)).toEqual({ "c/main.tf.json": "c\n", "manifest.json": manifest("c/main.tf.json").content });
   });
 
   it("serialises two writers in one process: the result is exactly one of them", async () => {
@@ -178,8 +178,8 @@ describe("writing out/", () => {
     writeFileSync(join(out, LOCK_FILE), "999999999 0123456789ab");
     writeFileSync(join(out, `${LOCK_FILE}.999999999.0a1b2c3d`), "999999999 0a1b2c3d");
     writeFileSync(join(out, `${LOCK_FILE}.stale.999999998.0a1b2c3d`), "999999997 0a1b2c3d");
-    await writeOutput(out, [{ path: "x.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
-    expect(readdirSync(out).sort()).toEqual(["x.json"]);
+    await writeOutput(out, [{ path: "manifest.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
+    expect(readdirSync(out).sort()).toEqual(["manifest.json"]);
   });
 
   it("waits for a compile that holds the lock, then fails naming it", async () => {
@@ -188,9 +188,9 @@ describe("writing out/", () => {
     const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 10000)"]);
     try {
       writeFileSync(join(out, LOCK_FILE), String(holder.pid));
-      const attempt = writeOutput(out, [{ path: "x.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
+      const attempt = writeOutput(out, [{ path: "manifest.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
       await expect(attempt).rejects.toThrow(`another caja compile (pid ${holder.pid}) is writing`);
-      expect(existsSync(join(out, "x.json"))).toBe(false);
+      expect(existsSync(join(out, "manifest.json"))).toBe(false);
     } finally {
       holder.kill();
     }
@@ -200,8 +200,8 @@ describe("writing out/", () => {
     const out = join(tempDir("caja-lock-"), "out");
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, LOCK_FILE), "999999999");
-    await writeOutput(out, [{ path: "x.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
-    expect(readFileSync(join(out, "x.json"), "utf8")).toBe("{}\n");
+    await writeOutput(out, [{ path: "manifest.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
+    expect(readFileSync(join(out, "manifest.json"), "utf8")).toBe("{}\n");
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
   });
 });

@@ -11,11 +11,11 @@ import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
 import { fingerprint, remember, reusable, type CompileSummary } from "./incremental.js";
 import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig, type LoadedConfig } from "./load.js";
 import { describeFinding } from "./policy/finding.js";
-import { posixRelative } from "./relpath.js";
+import { posixRelative, shownFrom } from "./relpath.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
-import { manifestFiles, MANIFEST, readIfExists, replaceFile, WriteError, writeOutput, type WriteResult } from "./write.js";
+import { manifestFiles, MANIFEST, readIfExists, refuseLinksOnTheWay, replaceFile, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 export type { CompileSummary } from "./incremental.js";
@@ -72,7 +72,7 @@ export async function compileOrReuse(options: CompileOptions = {}): Promise<Comp
     options.check || phases
       ? undefined
       : fingerprint({ value: loaded.loaded.value, configFile: loaded.configFile, dependencies: loaded.loaded.dependencies, cwd, outDir, options: { envs, backend, docsOnly } });
-  const reused = key ? reusable(loaded.configFile, outDir, key) : undefined;
+  const reused = key ? reusable(loaded.configFile, outDir, key, [posixRelative(outDir, join(cwd, loaded.pipeline.WORKFLOW_FILE))]) : undefined;
   if (reused) return { ...reused, outDir, reused: true };
   const result = await writeCompiled(options, await compileLoaded(options, loaded));
   const summary: CompileSummary = {
@@ -137,9 +137,12 @@ async function writeCompiled(options: CompileOptions, { configFile, dependencies
     if (workflow && readIfExists(workflow.path) !== workflow.content) stale.push(posixRelative(outDir, workflow.path));
     return { ...base, stale };
   }
-  const write = await writeOutput(outDir, files, { previous, ...(owns ? { owns } : {}) });
+  const show = shownFrom(cwd);
+  // The pipeline's folder may be a committed link too: refused before out/ is touched.
+  if (workflow) refuseLinksOnTheWay(cwd, workflow.path, show);
+  const write = await writeOutput(outDir, files, { previous, ...(owns ? { owns } : {}), show, within: cwd });
   if (!workflow) return { ...base, write };
-  return { ...base, write, workflow: { path: workflow.path, written: writeWorkflow(workflow) } };
+  return { ...base, write, workflow: { path: workflow.path, written: writeWorkflow(workflow, show) } };
 }
 
 /**
@@ -168,12 +171,12 @@ function workflowFile(
 }
 
 /** Replace the workflow file atomically (temp file, then rename); untouched when unchanged. */
-function writeWorkflow(file: EmittedFile): boolean {
+function writeWorkflow(file: EmittedFile, show: (path: string) => string): boolean {
   if (readIfExists(file.path) === file.content) return false;
   try {
     replaceFile(file.path, file.content);
   } catch (e) {
-    throw new WriteError(`cannot write ${file.path}: ${(e as Error).message}. out/ was written; run caja compile again.`);
+    throw new WriteError(`cannot write ${show(file.path)}: ${(e as Error).message}. out/ was written; run caja compile again.`);
   }
   return true;
 }

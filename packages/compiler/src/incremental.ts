@@ -9,14 +9,19 @@
  * written file is remembered by size, modification and change times and inode: an edit, a
  * checkout or a deletion shows in them. Anything unusual (an interrupted write, a lock, a value
  * that is not plain data) means the pipeline runs.
+ *
+ * The record is read back from a cache folder, so it is checked like anything else read from disk
+ * (see cache.ts for whose records are read at all): a record of another shape is not used, and the
+ * files it names must be ones this compile writes (generated files in out/, the workflow), reached
+ * through no symbolic link; a file is compared by its own status, never a link's target.
  */
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { isTodo } from "@caja/dsl";
 import { cacheFile, readCache, writeCache } from "./cache.js";
 import type { TodoReport } from "./pipeline.js";
-import { JOURNAL_DIR, LOCK_FILE } from "./write.js";
+import { isGeneratedOutput, JOURNAL_DIR, linkAmong, LOCK_FILE } from "./write.js";
 
 /** Defined by the CLI build: a hash of the bundle. Without it (caja run from source) nothing is reused. */
 declare const __CAJA_BUILD_ID__: string | undefined;
@@ -72,15 +77,23 @@ export function fingerprint(input: FingerprintInput): string | undefined {
     .digest("hex");
 }
 
-/** The last compile's summary when its output is still exactly on disk, else undefined. */
-export function reusable(configFile: string, outDir: string, key: string): CompileSummary | undefined {
-  if (existsSync(join(outDir, JOURNAL_DIR)) || existsSync(join(outDir, LOCK_FILE))) return undefined;
-  const record = readCache<CompileRecord>(cacheFile(configFile, "compile", outDir));
-  if (record?.format !== RECORD_FORMAT || record.key !== key) return undefined;
+/**
+ * The last compile's summary when its output is still exactly on disk, else undefined. `outside`:
+ * the paths (relative to `outDir`) of the files outside it that the compile writes.
+ */
+export function reusable(configFile: string, outDir: string, key: string, outside: readonly string[] = []): CompileSummary | undefined {
+  const present = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  if (present(join(outDir, JOURNAL_DIR)) || present(join(outDir, LOCK_FILE)) || lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+  const record = readCache<unknown>(cacheFile(configFile, "compile", outDir));
+  if (!isRecord(record, key)) return undefined;
   for (const [path, signature] of record.files) {
+    if (!isGeneratedOutput(path) && !outside.includes(path)) return undefined;
     const now = signatureOf(join(outDir, path));
     if (!now || now.some((v, i) => v !== signature[i])) return undefined;
   }
+  // Asked last, when all else matched: a link in out/ (which the write stage refuses) may then be
+  // all that differs.
+  if (linkAmong(outDir, record.files.map(([path]) => path).filter(isGeneratedOutput)) !== undefined) return undefined;
   return record.summary;
 }
 
@@ -96,8 +109,35 @@ export function remember(configFile: string, outDir: string, key: string, paths:
 }
 
 function signatureOf(path: string): Signature | undefined {
-  const s = statSync(path, { throwIfNoEntry: false });
+  const s = lstatSync(path, { throwIfNoEntry: false });
   return s?.isFile() ? [s.size, s.mtimeMs, s.ctimeMs, s.ino] : undefined;
+}
+
+/** Whether `record` is a compile record for `key`, of the shape `remember` writes (it was read from disk). */
+function isRecord(record: unknown, key: string): record is CompileRecord {
+  const r = record as Partial<CompileRecord> | undefined;
+  if (typeof r !== "object" || r === null || r.format !== RECORD_FORMAT || r.key !== key || !Array.isArray(r.files)) return false;
+  for (const entry of r.files as unknown[]) {
+    if (!Array.isArray(entry) || typeof entry[0] !== "string" || !Array.isArray(entry[1]) || entry[1].length !== 4 || !entry[1].every(Number.isFinite)) return false;
+  }
+  const s = r.summary as Partial<CompileSummary> | undefined;
+  const strings = (x: unknown, keys: readonly string[]) => typeof x === "object" && x !== null && keys.every((k) => typeof (x as Record<string, unknown>)[k] === "string");
+  return (
+    typeof s === "object" &&
+    s !== null &&
+    Number.isFinite(s.roots) &&
+    Number.isFinite(s.resources) &&
+    Array.isArray(s.warnings) &&
+    s.warnings.every((w) => typeof w === "string") &&
+    Array.isArray(s.todos) &&
+    s.todos.every(
+      (t) =>
+        strings(t, ["path", "reason"]) &&
+        (t.site === undefined || typeof t.site === "string") &&
+        Array.isArray(t.uses) &&
+        (t.uses as unknown[]).every((u) => strings(u, ["variable", "root"])),
+    )
+  );
 }
 
 /**

@@ -12,7 +12,15 @@
  *    is rolled forward by the next run, before it writes anything.
  * 4. Move staged files into place (same-filesystem renames) and delete generated files that are
  *    no longer generated. Files caja did not generate (`.terraform/`, state, lock files, a user's
- *    own) are never touched: caja only deletes paths listed in its previous manifest.
+ *    own) are never touched: caja only deletes paths listed in its previous manifest, and only
+ *    those of the kinds it generates (see `isGeneratedOutput`).
+ *
+ * Everything read back from disk is untrusted: out/ may hold a planted journal, manifest or lock,
+ * or symbolic links, committed by anyone. Every path read from a journal or a manifest must be a
+ * plain relative path of a kind caja generates, and no folder on the way to anything caja writes
+ * or deletes may be a symbolic link (nor out/ itself): otherwise the write stops, naming the
+ * offending entry or link, before anything is changed. A link in place of a file caja writes is
+ * replaced, never written through.
  *
  * Unchanged files are not rewritten, so a second compile of the same input writes nothing.
  *
@@ -21,10 +29,28 @@
  * small compiles mostly wait. Only waiting for another compile's lock is asynchronous.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import {
+  closeSync,
+  constants,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { EmittedFile } from "./emit.js";
 import { WriteError } from "./errors.js";
+import { isPlainRelative, posixRelative } from "./relpath.js";
 
 export { WriteError };
 
@@ -41,6 +67,10 @@ export interface WriteOptions {
   readonly lockTimeoutMs?: number;
   /** The file writer, replaceable so tests can inject a full or read-only disk. */
   readonly writeFile?: (path: string, content: string) => Promise<void>;
+  /** How errors show a path (default: as it is); the CLI shows them relative to the project. */
+  readonly show?: (path: string) => string;
+  /** The project folder: no folder from it down to the output directory may be a symbolic link. */
+  readonly within?: string;
 }
 
 export interface WriteResult {
@@ -50,33 +80,59 @@ export interface WriteResult {
 }
 
 export async function writeOutput(outDir: string, files: readonly EmittedFile[], options: WriteOptions): Promise<WriteResult> {
+  const show = options.show ?? ((path: string) => path);
+  // Before anything is created: the lock itself is a file in out/.
+  refuseLinkedOutput(outDir, options.within, show);
+  for (const file of files) if (!isGeneratedOutput(file.path)) throw new Error(`internal: ${file.path} is not a kind of file caja generates`);
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (e) {
-    throw new WriteError(`cannot create ${outDir}: ${reason(e)}`);
+    throw new WriteError(`cannot create ${show(outDir)}: ${reason(e, show)}`);
   }
-  const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
+  const release = await lock(outDir, options.lockTimeoutMs ?? 30_000, show);
   try {
     try {
-      recover(outDir);
+      recover(outDir, show);
     } catch (e) {
-      throw new WriteError(`cannot finish the interrupted write in ${join(outDir, JOURNAL_DIR)}: ${reason(e)}. Fix that, then run caja compile again.`);
+      if (e instanceof WriteError) throw e;
+      throw new WriteError(`cannot finish the interrupted write in ${show(join(outDir, JOURNAL_DIR))}: ${reason(e, show)}. Fix that, then run caja compile again.`);
     }
-    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...manifestFiles(outDir)])] }, holdsNothing(outDir));
+    return await commit(outDir, files, { ...options, previous: [...new Set([...options.previous, ...manifestFiles(outDir)])] }, holdsNothing(outDir), show);
   } finally {
     release();
   }
 }
 
-/** The files the manifest on disk lists (what the last completed write generated). */
+/** Larger than any manifest or journal caja writes (a 100-environment manifest is about 1 MB). */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The files the manifest on disk lists (what the last completed write generated), keeping only
+ * plain relative paths of the kinds caja generates: the manifest is a file anyone can edit, and
+ * what it lists may be deleted.
+ */
 export function manifestFiles(outDir: string): string[] {
+  const text = readUntrusted(join(outDir, MANIFEST), MAX_RECORD_BYTES);
+  if (text === undefined) return [];
   try {
-    const manifest = JSON.parse(readFileSync(join(outDir, MANIFEST), "utf8")) as { files?: unknown };
-    return Array.isArray(manifest.files) ? manifest.files.filter((f): f is string => typeof f === "string") : [];
+    const files = (JSON.parse(text) as { files?: unknown })?.files;
+    return Array.isArray(files) ? [...new Set(files.filter(isGeneratedOutput))] : [];
   } catch {
     return [];
   }
 }
+
+/**
+ * Whether `path` (relative to out/) is of a kind caja generates: `manifest.json`, a reviewer doc
+ * in `docs/`, or a root's `main.tf.json` / `main.tftest.json`. Never state (`*.tfstate*`), plans,
+ * `.terraform/`, lock files, variables files, overrides, or anything hidden.
+ */
+export function isGeneratedOutput(path: unknown): path is string {
+  return typeof path === "string" && GENERATED.test(path);
+}
+
+const GENERATED =
+  /^(?!.*\.(?:tfstate|tfplan|tfvars))(?:manifest\.json|docs\/[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)?\.(?:md|svg|json)|(?:[A-Za-z0-9][A-Za-z0-9_-]*\/)+main\.(?:tf|tftest)\.json)$/;
 
 /** Whether `out/` holds nothing but this compile's lock (a first compile): no file to compare with. */
 function holdsNothing(outDir: string): boolean {
@@ -84,16 +140,31 @@ function holdsNothing(outDir: string): boolean {
 }
 
 /** Diff, stage, commit, apply. */
-async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions, empty: boolean): Promise<WriteResult> {
-  const changed: EmittedFile[] = [];
-  for (const file of files) if (empty || readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
+async function commit(outDir: string, files: readonly EmittedFile[], options: WriteOptions, empty: boolean, show: (path: string) => string): Promise<WriteResult> {
+  // Every folder on the way to what is written or deleted is checked before anything is read
+  // through it: each once, and none at all in an out/ that holds nothing yet.
+  const folders: Folders = new Map();
+  const refuseLinks = (path: string) => {
+    const link = linkOnTheWay(outDir, parentOf(path), folders);
+    if (link !== undefined) throw linkError(link, show);
+  };
+  if (!empty) for (const file of files) refuseLinks(file.path);
   const next = new Set(files.map((f) => f.path));
   const owns = options.owns ?? (() => true);
-  const stale = options.previous.filter((p) => !next.has(p) && owns(p) && isSafeRelative(p));
+  const stale: string[] = [];
+  for (const path of options.previous) {
+    if (next.has(path) || !owns(path) || !isGeneratedOutput(path)) continue;
+    refuseLinks(path);
+    const present = lstatSync(join(outDir, path), { throwIfNoEntry: false });
+    if (present?.isFile() || present?.isSymbolicLink()) stale.push(path);
+  }
+  const changed: EmittedFile[] = [];
+  for (const file of files) if (empty || readIfExists(join(outDir, file.path)) !== file.content) changed.push(file);
   if (changed.length === 0 && stale.length === 0) return { written: [], removed: [], unchanged: files.length };
 
   const journal = join(outDir, JOURNAL_DIR);
   const write = options.writeFile ?? (async (path: string, content: string) => writeFileSync(path, content));
+  const entry: Journal = { write: changed.map((f) => ({ from: `${STAGED}/${f.path}`, to: f.path })), remove: stale };
   try {
     rmSync(journal, { recursive: true, force: true });
     // Staged in the layout of out/ (files/prod/50-service/main.tf.json): a folder new to out/ then
@@ -109,19 +180,18 @@ async function commit(outDir: string, files: readonly EmittedFile[], options: Wr
       }
       await write(staged, file.content);
     }
-    const entry: Journal = { write: changed.map((f) => ({ from: `${STAGED}/${f.path}`, to: f.path })), remove: stale };
     await write(join(journal, "journal.json.tmp"), JSON.stringify(entry));
     renameSync(join(journal, "journal.json.tmp"), join(journal, "journal.json"));
   } catch (e) {
     quietly(() => rmSync(journal, { recursive: true, force: true }));
-    throw new WriteError(`cannot write ${outDir}: ${reason(e)}. The previous output is unchanged.`);
+    throw new WriteError(`cannot write ${show(outDir)}: ${reason(e, show)}. The previous output is unchanged.`);
   }
   try {
-    apply(outDir);
+    apply(outDir, entry);
   } catch (e) {
     throw new WriteError(
-      `cannot write ${outDir}: ${reason(e)}. The write was interrupted after its commit point; ` +
-        `the next caja compile finishes it from ${join(outDir, JOURNAL_DIR)} before writing anything else.`,
+      `cannot write ${show(outDir)}: ${reason(e, show)}. The write was interrupted after its commit point; ` +
+        `the next caja compile finishes it from ${show(join(outDir, JOURNAL_DIR))} before writing anything else.`,
     );
   }
   return { written: changed.map((f) => f.path), removed: stale, unchanged: files.length - changed.length };
@@ -148,13 +218,15 @@ interface Journal {
 
 /**
  * Replace a file whole: written beside it, then renamed over it, so a reader never sees it half
- * written. On failure the temporary file is removed and the error thrown.
+ * written (and a symbolic link in its place is replaced, not written through). The temporary
+ * file is created fresh (never an existing file or link of that name). On failure it is removed
+ * and the error thrown.
  */
-export function replaceFile(path: string, content: string): void {
-  const temp = `${path}.caja-${process.pid}.tmp`;
+export function replaceFile(path: string, content: string, options: { readonly mode?: number } = {}): void {
+  const temp = `${path}.caja-${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(temp, content);
+    writeFileSync(temp, content, { flag: "wx", ...(options.mode !== undefined ? { mode: options.mode } : {}) });
     renameSync(temp, path);
   } catch (e) {
     quietly(() => unlinkSync(temp));
@@ -162,11 +234,11 @@ export function replaceFile(path: string, content: string): void {
   }
 }
 
-/** A text file's content, or undefined when it cannot be read. */
+/** A regular file's text, or undefined when it is missing, not a regular file (a link, a folder) or unreadable. */
 export function readIfExists(path: string): string | undefined {
   // Asked first, because a failed read throws, and a thrown error (with its stack) costs more than
   // the read: a first compile into an empty out/ asks this for every file.
-  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -174,14 +246,32 @@ export function readIfExists(path: string): string | undefined {
   }
 }
 
+/**
+ * A file caja did not necessarily write (a manifest, a journal, a lock, a cache record): never
+ * through a symbolic link in its place, never a FIFO or device (which could block or never end),
+ * at most `maxBytes`, and only when `accept` (given its status) agrees. Undefined otherwise.
+ */
+export function readUntrusted(path: string, maxBytes: number, accept: (stats: Stats) => boolean = () => true): string | undefined {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (!stats?.isFile() || stats.size > maxBytes || !accept(stats)) return undefined;
+  try {
+    // Should it have been swapped since: no link followed, no FIFO waited on. (Node takes numeric
+    // flags here, though its types say string.)
+    return readFileSync(path, { encoding: "utf8", flag: UNTRUSTED_READ as unknown as string });
+  } catch {
+    return undefined;
+  }
+}
+
+const UNTRUSTED_READ = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 /** Roll a committed journal forward (idempotent: safe to repeat after another interruption). */
-function apply(outDir: string): void {
+function apply(outDir: string, journal: Journal): void {
   const journalDir = join(outDir, JOURNAL_DIR);
-  const journal = JSON.parse(readFileSync(join(journalDir, "journal.json"), "utf8")) as Journal;
   const present = new Map<string, boolean>();
   const exists = (dir: string) => {
     let known = present.get(dir);
-    if (known === undefined) present.set(dir, (known = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false));
+    if (known === undefined) present.set(dir, (known = lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false));
     return known;
   };
   // Folders this run moved in whole (`dev/`): the files staged in them have moved with them.
@@ -218,24 +308,81 @@ function apply(outDir: string): void {
 }
 
 /**
+ * A journal left in out/, checked whole before any of it is applied: it may have been planted
+ * (committed, copied in), and applying it moves and deletes files. Every entry must be a plain
+ * relative path that stays in its folder, what it writes or removes must be a kind of file caja
+ * generates, and no folder on the way may be a symbolic link.
+ */
+function readJournal(outDir: string, show: (path: string) => string): Journal {
+  const journalDir = join(outDir, JOURNAL_DIR);
+  const file = join(journalDir, "journal.json");
+  const refuse = (why: string) => new WriteError(`${show(file)}: refused: ${why}; nothing was changed. Remove ${show(journalDir)} if you did not create it.`);
+  const text = readUntrusted(file, MAX_RECORD_BYTES);
+  let doc: unknown;
+  try {
+    doc = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    doc = undefined;
+  }
+  const { write, remove } = (doc ?? {}) as { write?: unknown; remove?: unknown };
+  if (!Array.isArray(write) || !Array.isArray(remove)) throw refuse("it is not a journal caja writes (a regular file of JSON with write and remove lists)");
+  const inOut: Folders = new Map();
+  const inJournal: Folders = new Map();
+  /** `path` read from the journal, relative to `base`: a file caja generates (`to`, `remove`) or a staged one (`from`). */
+  const check = (path: unknown, base: string, folders: Folders, generated: boolean) => {
+    const entry = `entry ${quote(path)}`;
+    if (typeof path !== "string") throw refuse(`${entry} is not a path`);
+    if (isAbsolute(path) || /^[A-Za-z]:/.test(path)) throw refuse(`${entry} is an absolute path`);
+    if (!isPlainRelative(path)) {
+      const resolved = join(base, path);
+      const inside = (dir: string) => resolved === dir || resolved.startsWith(dir + sep);
+      throw refuse(`${entry} ${!inside(outDir) ? `leaves ${show(outDir)}/` : !inside(base) ? `leaves ${show(base)}/` : "is not a plain relative path"}`);
+    }
+    if (generated && !isGeneratedOutput(path)) throw refuse(`${entry} is not a file caja generates`);
+    let link = linkOnTheWay(base, parentOf(path), folders);
+    // A staged file that is a link would move into out/ as a link to anywhere.
+    if (link === undefined && !generated && lstatSync(join(base, path), { throwIfNoEntry: false })?.isSymbolicLink()) link = join(base, path);
+    if (link !== undefined) throw refuse(`${entry} passes through ${show(link)}, a symbolic link (to ${linkTarget(link)})`);
+  };
+  for (const w of write as unknown[]) {
+    const { from, to } = (typeof w === "object" && w !== null ? w : {}) as { from?: unknown; to?: unknown };
+    check(from, journalDir, inJournal, false);
+    check(to, outDir, inOut, true);
+  }
+  for (const path of remove as unknown[]) check(path, outDir, inOut, true);
+  return { write: write as Journal["write"], remove: remove as string[] };
+}
+
+/** A journal entry as the user can find it in the file, cut short if long. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
  * What the next compile does first, for readers that must not see a half-applied write (and for
  * tests): under the lock, finish or discard an interrupted write. Afterwards `out/` holds exactly
  * one compile's output.
  */
-export async function recoverOutput(outDir: string, options: Pick<WriteOptions, "lockTimeoutMs"> = {}): Promise<void> {
-  const release = await lock(outDir, options.lockTimeoutMs ?? 30_000);
+export async function recoverOutput(outDir: string, options: Pick<WriteOptions, "lockTimeoutMs" | "show"> = {}): Promise<void> {
+  const show = options.show ?? ((path: string) => path);
+  refuseLinkedOutput(outDir, undefined, show);
+  const release = await lock(outDir, options.lockTimeoutMs ?? 30_000, show);
   try {
-    recover(outDir);
+    recover(outDir, show);
   } finally {
     release();
   }
 }
 
 /** Finish a committed journal; discard an uncommitted one (its staging never reached `out/`). */
-function recover(outDir: string): void {
+function recover(outDir: string, show: (path: string) => string): void {
   removeAbandonedLockFiles(outDir);
   const journalDir = join(outDir, JOURNAL_DIR);
-  if (readIfExists(join(journalDir, "journal.json")) !== undefined) apply(outDir);
+  const found = lstatSync(journalDir, { throwIfNoEntry: false });
+  if (found === undefined) return;
+  if (found.isSymbolicLink()) throw linkError(journalDir, show);
+  if (found.isDirectory() && lstatSync(join(journalDir, "journal.json"), { throwIfNoEntry: false }) !== undefined) apply(outDir, readJournal(outDir, show));
   else rmSync(journalDir, { recursive: true, force: true });
 }
 
@@ -258,38 +405,100 @@ function pruneEmptyDirs(outDir: string, dir: string): void {
   }
 }
 
-function isSafeRelative(path: string): boolean {
-  return !path.startsWith("/") && !path.split("/").includes("..") && relative(".", path) === path.split("/").join(sep);
+/** Each folder's kind, by its path relative to the base it was looked up from. */
+type Folders = Map<string, "folder" | "link" | "other">;
+
+/** The folder part of a `/`-separated relative path ("" for a name alone). */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
 }
 
-async function lock(outDir: string, timeoutMs: number): Promise<() => void> {
+/**
+ * The first symbolic link among the folders from `base` (excluded) down to `base/dir` (a
+ * `/`-separated relative path), or undefined: none, or the folders stop existing before one (then
+ * nothing below exists either). Each folder is looked at once per `folders`.
+ */
+function linkOnTheWay(base: string, dir: string, folders: Folders): string | undefined {
+  let start = 0;
+  while (start < dir.length) {
+    let end = dir.indexOf("/", start);
+    if (end === -1) end = dir.length;
+    const prefix = dir.slice(0, end);
+    let kind = folders.get(prefix);
+    if (kind === undefined) {
+      const found = lstatSync(join(base, prefix), { throwIfNoEntry: false });
+      kind = found?.isDirectory() ? "folder" : found?.isSymbolicLink() ? "link" : "other";
+      folders.set(prefix, kind);
+    }
+    if (kind === "link") return join(base, prefix);
+    // Missing, or a file where a folder belongs (writing there fails, naming it).
+    if (kind === "other") return undefined;
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** The first symbolic link among the folders on the way from `base` to any of `paths` (`/`-separated, relative to it). */
+export function linkAmong(base: string, paths: Iterable<string>): string | undefined {
+  const folders: Folders = new Map();
+  for (const path of paths) {
+    const link = linkOnTheWay(base, parentOf(path), folders);
+    if (link !== undefined) return link;
+  }
+  return undefined;
+}
+
+/**
+ * Throws, naming the link, when a folder on the way from `base` to the file `path` below it is a
+ * symbolic link: caja writes and deletes through no link, whoever made it.
+ */
+export function refuseLinksOnTheWay(base: string, path: string, show: (path: string) => string = (p) => p): void {
+  const link = linkOnTheWay(base, parentOf(posixRelative(base, path)), new Map());
+  if (link !== undefined) throw linkError(link, show);
+}
+
+/** out/ itself, and the folders down to it from the project folder, must not be symbolic links. */
+function refuseLinkedOutput(outDir: string, within: string | undefined, show: (path: string) => string): void {
+  const rel = within === undefined ? "" : posixRelative(within, outDir);
+  const inside = rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
+  const link = inside ? linkOnTheWay(within!, rel, new Map()) : lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink() ? outDir : undefined;
+  if (link !== undefined) throw linkError(link, show);
+}
+
+function linkError(link: string, show: (path: string) => string): WriteError {
+  return new WriteError(`${show(link)} is a symbolic link (to ${linkTarget(link)}); caja does not write through links. Remove it and compile again.`);
+}
+
+function linkTarget(link: string): string {
+  return quietly(() => readlinkSync(link)) ?? "?";
+}
+
+async function lock(outDir: string, timeoutMs: number, show: (path: string) => string): Promise<() => void> {
   const path = join(outDir, LOCK_FILE);
   const mine = `${process.pid} ${randomBytes(6).toString("hex")}`;
   const started = Date.now();
   let takeovers = 0;
   for (;;) {
-    if (tryCreate(path, mine, outDir)) {
+    if (tryCreate(path, mine, outDir, show)) {
       // Release only our own lock: a lock that was taken over is someone else's now.
       return () => {
         if (readIfExists(path) === mine) quietly(() => unlinkSync(path));
       };
     }
-    let held: string;
-    try {
-      held = readFileSync(path, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // released between our attempt and the read
-      held = "";
-    }
+    // A lock that is a link, a folder or a FIFO (planted) holds no pid: it is taken over, and only
+    // the link itself is removed. Never read through it (a FIFO would block, /dev/zero never end).
+    const held = readUntrusted(path, 1024) ?? "";
+    if (held === "" && lstatSync(path, { throwIfNoEntry: false }) === undefined) continue; // released between our attempt and the read
     const holder = Number(held.split(" ")[0]);
     if (!holder || !alive(holder)) {
       // The holder died (kill -9) without releasing: the lock is stale.
-      if (++takeovers > 20) throw new WriteError(`cannot take over the abandoned lock ${path}; remove it and run caja compile again`);
+      if (++takeovers > 20) throw new WriteError(`cannot take over the abandoned lock ${show(path)}; remove it and run caja compile again`);
       takeOver(path, held);
       continue;
     }
     if (Date.now() - started > timeoutMs) {
-      throw new WriteError(`another caja compile (pid ${holder}) is writing ${outDir}; waited ${Math.round(timeoutMs / 1000)}s. Try again when it finishes.`);
+      throw new WriteError(`another caja compile (pid ${holder}) is writing ${show(outDir)}; waited ${Math.round(timeoutMs / 1000)}s. Try again when it finishes.`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -300,12 +509,12 @@ async function lock(outDir: string, timeoutMs: number): Promise<() => void> {
  * link fails if the name exists, like `open(wx)`, but the file is never seen empty). Where hard
  * links are not supported, fall back to `open(wx)`.
  */
-function tryCreate(path: string, content: string, outDir: string): boolean {
+function tryCreate(path: string, content: string, outDir: string, show: (path: string) => string): boolean {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
     writeFileSync(aside, content, { flag: "wx" });
   } catch (e) {
-    throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
+    throw new WriteError(`cannot lock ${show(outDir)}: ${reason(e, show)}`);
   }
   try {
     linkSync(aside, path);
@@ -313,7 +522,7 @@ function tryCreate(path: string, content: string, outDir: string): boolean {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw new WriteError(`cannot lock ${outDir}: ${reason(e)}`);
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EXDEV") throw new WriteError(`cannot lock ${show(outDir)}: ${reason(e, show)}`);
     try {
       const fd = openSync(path, "wx");
       try {
@@ -324,7 +533,7 @@ function tryCreate(path: string, content: string, outDir: string): boolean {
       return true;
     } catch (e2) {
       if ((e2 as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw new WriteError(`cannot lock ${outDir}: ${reason(e2)}`);
+      throw new WriteError(`cannot lock ${show(outDir)}: ${reason(e2, show)}`);
     }
   } finally {
     quietly(() => unlinkSync(aside));
@@ -366,12 +575,12 @@ function alive(pid: number): boolean {
   }
 }
 
-function reason(e: unknown): string {
+function reason(e: unknown, show: (path: string) => string): string {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
     case "EACCES":
     case "EPERM":
-      return `permission denied (${err.path ?? "?"})`;
+      return `permission denied (${err.path === undefined ? "?" : show(err.path)})`;
     case "EROFS":
       return "the file system is read-only";
     case "ENOSPC":

@@ -70,7 +70,7 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     ...baseConfig(),
     policy: { suppressions: BY_DESIGN },
     extend: {
-      bootstrap: { overrides: { "aws_dynamodb_table.locks": { point_in_time_recovery: { enabled: false } } } },
+      bootstrap: { overrides: { "aws_dynamodb_table.locks": { point_in_time_recovery: { enabled: false } }, "aws_s3_bucket.state": { force_destroy: true } } },
       domain: {
         overrides: {
           "aws_acm_certificate.api": { lifecycle: { create_before_destroy: false }, options: { certificate_transparency_logging_preference: "DISABLED" }, domain_name: "*.caja.dbash.dev" },
@@ -240,6 +240,7 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     ["acm-create-before-destroy", "global/10-domain", "aws_acm_certificate.api", 'extend.domain.overrides["aws_acm_certificate.api"].lifecycle'],
     ["acm-transparency-logging", "global/10-domain", "aws_acm_certificate.api", 'extend.domain.overrides["aws_acm_certificate.api"].options'],
     ["acm-no-wildcard", "global/10-domain", "aws_acm_certificate.api", 'extend.domain.overrides["aws_acm_certificate.api"].domain_name'],
+    ["bootstrap-protected", "global/00-bootstrap", "aws_s3_bucket.state", 'extend.bootstrap.overrides["aws_s3_bucket.state"].force_destroy'],
     ["no-secret-values", "dev/50-service", "aws_ecs_task_definition.api", dev("service", "aws_ecs_task_definition.api", "container_definitions")],
   ];
 
@@ -457,18 +458,22 @@ describe("secret-looking values", () => {
       "sk_live_abcdefghijklmnop1234",
       "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijkl",
       "https://user:pa55@example.org/x",
+      "password=hunter2hunter2",
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "secret=${var.x}",
       "${aws_secretsmanager_secret.x.arn}",
       "arn:aws:secretsmanager:us-east-1:1:secret:x",
       "plain text",
       "",
     ];
-    const keys = ["password", "DB_PASSWORD", "api_key", "Token", "salt", "name", "value", "description", "secret_arn", "user_data", "tags", "hash_key", "secret_string", 'pass"word', "x\\", "PASSPHRASE"];
+    const keys = ["password", "DB_PASSWORD", "api_key", "Token", "salt", "name", "value", "description", "secret_arn", "user_data", "tags", "hash_key", "secret_string", 'pass"word', "x\\", "PASSPHRASE", "SecretAccessKey"];
     // Documents as other tools write them: escapes that decode into a secret key or a shape.
     const rawDocuments = [
       '{"pass\\u0077ord":"hunter2hunter2"}',
       '{"endpoint":"https:\\/\\/app:pw@db.internal"}',
       '[{"name":"DB_\\u0050ASSWORD","value":"plain"}]',
       '{"note":"\\u0041KIAIOSFODNN7EXAMPLE"}',
+      '{"note":"pass\\u0077ord=hunter2hunter2"}',
       '{"inner":"{\\"token\\":\\"abc\\"}"}',
     ];
     const text = fc.oneof(

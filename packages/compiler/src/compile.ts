@@ -11,6 +11,7 @@ import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
 import { fingerprint, remember, reusable, type CompileSummary } from "./incremental.js";
 import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig, type LoadedConfig } from "./load.js";
 import { describeFinding } from "./policy/finding.js";
+import { parsePath } from "./policy/paths.js";
 import { posixRelative, shownFrom } from "./relpath.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
@@ -101,10 +102,12 @@ async function loadWithPipeline(options: CompileOptions): Promise<Loaded> {
 }
 
 async function compileLoaded(options: CompileOptions, { configFile, loaded, pipeline }: Loaded): Promise<FromDisk> {
+  // Made inside the pipeline, so the gate scans it with everything else that is written.
+  const workflow = workflowMaker(options, configFile, loaded.dependencies, pipeline);
   try {
     // The provider schema is a large module: load it only for configs that use the escape hatch.
     const validateBody = pipeline.mentionsExtend(loaded.value) ? await pipeline.schemaValidator() : undefined;
-    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: options.cwd ?? process.cwd(), ...(validateBody ? { validateBody } : {}) });
+    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: options.cwd ?? process.cwd(), ...(validateBody ? { validateBody } : {}), ...(workflow ? { workflow } : {}) });
     return { ...compiled, configFile, dependencies: loaded.dependencies };
   } catch (e) {
     if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);
@@ -116,8 +119,6 @@ async function compileLoaded(options: CompileOptions, { configFile, loaded, pipe
 async function writeCompiled(options: CompileOptions, { configFile, dependencies, ...compiled }: FromDisk): Promise<CompileResult> {
   const cwd = options.cwd ?? process.cwd();
   const outDir = resolve(cwd, options.outDir ?? "out");
-  const { workflowYaml, WORKFLOW_FILE } = await import("./pipeline.js");
-
   const previous = manifestFiles(outDir);
   const envs = options.envs ?? [];
   const isDoc = (p: string) => p.startsWith(`${DOCS_DIR}/`);
@@ -130,7 +131,7 @@ async function writeCompiled(options: CompileOptions, { configFile, dependencies
   const files = owns ? compiled.files.filter((f) => owns(f.path)) : compiled.files;
   const resources = compiled.plan.roots.reduce((n, r) => n + r.builder.entries.filter((e) => e.handle.kind === "resource").length, 0);
   const base = { ...compiled, files, configFile, outDir, resources };
-  const workflow = options.docsOnly || options.backend === "local" ? undefined : workflowFile(cwd, configFile, outDir, dependencies, compiled, workflowYaml, WORKFLOW_FILE);
+  const workflow = compiled.workflowFile;
 
   if (options.check) {
     const stale = staleFiles(outDir, files, previous, owns);
@@ -145,6 +146,19 @@ async function writeCompiled(options: CompileOptions, { configFile, dependencies
   return { ...base, write, workflow: { path: workflow.path, written: writeWorkflow(workflow, show) } };
 }
 
+/** How the workflow a compile with these options writes is made from the compiled config; undefined when it writes none. */
+export function workflowMaker(
+  options: CompileOptions,
+  configFile: string,
+  dependencies: readonly string[],
+  pipeline: Pick<typeof import("./pipeline.js"), "workflowYaml" | "WORKFLOW_FILE">,
+): ((compiled: Pick<Compiled, "config" | "plan">) => EmittedFile | undefined) | undefined {
+  if (options.docsOnly || options.backend === "local") return undefined;
+  const cwd = options.cwd ?? process.cwd();
+  const outDir = resolve(cwd, options.outDir ?? "out");
+  return (compiled) => workflowFile(cwd, configFile, outDir, dependencies, compiled, pipeline.workflowYaml, pipeline.WORKFLOW_FILE);
+}
+
 /**
  * The pipeline (`.github/workflows/infra-plan-apply.yml` in the project folder), generated when it
  * can point at the output: the config and `out/` inside the project folder, with plain names. Not
@@ -155,7 +169,7 @@ function workflowFile(
   configFile: string,
   outDir: string,
   dependencies: readonly string[],
-  compiled: Compiled,
+  compiled: Pick<Compiled, "config" | "plan">,
   workflowYaml: typeof import("./workflow.js").workflowYaml,
   WORKFLOW_FILE: string,
 ): EmittedFile | undefined {
@@ -192,7 +206,7 @@ function staleFiles(outDir: string, files: readonly EmittedFile[], previous: rea
 /** Attach file:line:col to each issue (loads ts-morph: only ever on this error path). */
 async function locateIssues(error: ConfigIssuesError, configFile: string): Promise<ConfigIssuesError> {
   const { locatePaths } = await import("./locate.js");
-  const paths = error.issues.map((i) => parseDotPath(i.path));
+  const paths = error.issues.map((i) => parsePath(i.path));
   const keys = error.issues.map((i) => (i as LocatedIssue & { key?: string }).key);
   const locations = await locatePaths(configFile, paths, keys);
   return new ConfigIssuesError(
@@ -202,10 +216,4 @@ async function locateIssues(error: ConfigIssuesError, configFile: string): Promi
       return loc ? { ...rest, file: loc.file, line: loc.line, column: loc.column } : { ...rest, file: configFile };
     }),
   );
-}
-
-function parseDotPath(path: string): PropertyKey[] {
-  const out: PropertyKey[] = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
-  return out;
 }

@@ -1,6 +1,7 @@
 /**
- * The pure middle of the pipeline: a loaded config value → validate → plan → gate → emit (roots,
- * docs, manifest). No disk. The CLI imports this module while the config is still evaluating in
+ * The pure middle of the pipeline: a loaded config value → validate → plan → emit (roots, docs,
+ * manifest, and the workflow when the caller writes one) → gate over the plan and those files.
+ * No disk. The CLI imports this module while the config is still evaluating in
  * its worker, so the two overlap.
  */
 import type { ResolvedConfig } from "@caja/dsl/schema";
@@ -11,7 +12,9 @@ import { stableStringify } from "./json.js";
 import { planRoots, type BodyValidator, type Plan, type TodoUse } from "./plan.js";
 import { enforcePolicies, type PolicyResult } from "./policy/check.js";
 import { POLICY_REPORT_FILE, policyReport } from "./policy/report.js";
+import type { WrittenInput } from "./policy/written.js";
 import { collectTodos, validateConfig, type ConfigIssue, type ConfigTodo } from "./validate.js";
+import { WORKFLOW_FILE } from "./workflow.js";
 import { MANIFEST } from "./write.js";
 import type { CompileOptions } from "./compile.js";
 import type { EmittedFile } from "./emit.js";
@@ -27,6 +30,8 @@ export interface Compiled {
   readonly plan: Plan;
   /** Every generated file, manifest included, relative to the output directory. */
   readonly files: readonly EmittedFile[];
+  /** The workflow file (absolute path), when `CompileConfigOptions.workflow` made one. */
+  readonly workflowFile?: EmittedFile;
 }
 
 export interface TodoReport extends ConfigTodo {
@@ -44,6 +49,11 @@ export interface CompileConfigOptions extends Pick<CompileOptions, "envs" | "bac
   readonly today?: string;
   /** `false` compiles without enforcing the security gate (tests that inspect the gate itself). */
   readonly enforcePolicies?: boolean;
+  /**
+   * The workflow file, from the compiled config, when the caller writes one (it knows where):
+   * returned as `workflowFile`, and scanned for secrets with the rest of what is written.
+   */
+  readonly workflow?: (compiled: Pick<Compiled, "config" | "plan">) => EmittedFile | undefined;
 }
 
 export function compileConfig(value: unknown, options: CompileConfigOptions = {}): Compiled {
@@ -61,15 +71,34 @@ export function compileConfig(value: unknown, options: CompileConfigOptions = {}
     ...(options.validateBody ? { validateBody: options.validateBody } : {}),
   });
   if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message })));
-  // The gate runs before anything is emitted: a blocking finding stops the compile like a config
-  // error. Partial phase tables (module tests) would make every suppression look unused: skipped.
-  const policy = options.phases || options.enforcePolicies === false ? undefined : enforcePolicies(plan, config, { input: value, ...(options.today ? { today: options.today } : {}) });
-  const files = emitRoots(plan, config);
+  // Partial phase tables (module tests) would make every suppression look unused: no gate.
+  const gate = !options.phases && options.enforcePolicies !== false;
+  const { roots, docs, manifest, todos, workflowFile, written } = emitWritten(value, config, plan, { ...options, gate });
+  // The gate sees what would be written before anything is: a blocking finding stops the compile
+  // like a config error. Its own report is written from findings whose messages redact secrets.
+  const policy = gate ? enforcePolicies(plan, config, { input: value, written, ...(options.today ? { today: options.today } : {}) }) : undefined;
+  if (policy) docs.push({ path: POLICY_REPORT_FILE, content: policyReport(policy) });
+  return { config, plan, files: [...roots, ...docs, manifest], todos, ...(policy ? { policy } : {}), ...(workflowFile ? { workflowFile } : {}) };
+}
+
+/**
+ * Everything a compile writes but the gate's report (roots and their tests, docs, the manifest,
+ * the workflow), and the same as the gate scans it. `gate`: the manifest lists the report too.
+ */
+export function emitWritten(
+  value: unknown,
+  config: ResolvedConfig,
+  plan: Plan,
+  options: Pick<CompileConfigOptions, "sourceRoot" | "workflow"> & { readonly gate: boolean },
+): { roots: EmittedFile[]; docs: EmittedFile[]; manifest: EmittedFile; todos: TodoReport[]; workflowFile?: EmittedFile; written: WrittenInput[] } {
+  const roots = emitRoots(plan, config);
   const todos = reportTodos(collectTodos(value), plan.todos);
   const docs = emitDocs({ config, plan, todos }, options.sourceRoot ? { sourceRoot: options.sourceRoot } : {});
-  if (policy) docs.push({ path: POLICY_REPORT_FILE, content: policyReport(policy) });
-  const manifest = { path: MANIFEST, content: stableStringify(manifestDocument(plan, [...files, ...docs].map((f) => f.path).concat(MANIFEST))) };
-  return { config, plan, files: [...files, ...docs, manifest], todos, ...(policy ? { policy } : {}) };
+  const paths = [...roots, ...docs].map((f) => f.path).concat(options.gate ? [POLICY_REPORT_FILE] : [], MANIFEST);
+  const manifest = { path: MANIFEST, content: stableStringify(manifestDocument(plan, paths)) };
+  const workflowFile = options.workflow?.({ config, plan });
+  const written: WrittenInput[] = [...roots, ...docs, manifest, ...(workflowFile ? [{ path: WORKFLOW_FILE, content: workflowFile.content, base: "project" as const }] : [])];
+  return { roots, docs, manifest, todos, ...(workflowFile ? { workflowFile } : {}), written };
 }
 
 export async function schemaValidator(): Promise<BodyValidator> {

@@ -110,7 +110,8 @@ const suppressionSchema = strict({
   resource: z
     .string()
     .regex(
-      /^(?:[a-z0-9-]+\/[0-9]{2}-[a-z0-9-]+\/)?aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$/,
+      // Or, for a credential written outside a resource, the config field or the file the finding names.
+      /^(?:[a-z0-9-]+\/[0-9]{2}-[a-z0-9-]+\/)?aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$|^[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])+$|^\.?[\w-]+(?:\/[\w.-]+)+$/,
       "must be a resource address such as aws_lb.main (every root that has it) or prod/50-service/aws_lb.main (one root)",
     )
     .meta({

@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { VERSION } from "../cli.js";
-import { schemaValidator } from "../pipeline.js";
+import { workflowMaker } from "../compile.js";
+import { emitWritten, schemaValidator, workflowYaml, WORKFLOW_FILE } from "../pipeline.js";
 import { rootDocument } from "../emit.js";
 import { ConfigIssuesError, formatIssue, type LocatedIssue } from "../errors.js";
 import { stableStringify } from "../json.js";
@@ -50,7 +51,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const plan = planRoots(config, validateBody ? { validateBody } : {});
   if (plan.issues.length > 0) throw new ConfigIssuesError(await locate(configFile, plan.issues.map((i) => ({ path: i.path, message: i.message }))));
 
-  const result = checkPolicies(plan, config, { input: loaded.value });
+  // What a compile would write, for the secret scan: the same files, the workflow included.
+  const workflow = workflowMaker({ cwd: io.cwd, outDir: args.value("--out") ?? "out" }, configFile, loaded.dependencies, { workflowYaml, WORKFLOW_FILE });
+  const { written } = emitWritten(loaded.value, config, plan, { sourceRoot: dirname(configFile), gate: true, ...(workflow ? { workflow } : {}) });
+  const result = checkPolicies(plan, config, { input: loaded.value, written });
   const shown = [
     ...result.problems.map((p) => p.path),
     ...[...result.blocking, ...result.warnings].map((f) => f.configPath),

@@ -12,6 +12,7 @@ import type { Plan } from "../plan.js";
 import { PlanView, type PlannedResource } from "./engine.js";
 import { formatPath, type PathSegment } from "./paths.js";
 import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
+import { writtenSecretFindings, type WrittenInput } from "./written.js";
 import byDesign from "./by-design-suppressions.json" with { type: "json" };
 
 export type { Finding } from "./finding.js";
@@ -44,6 +45,11 @@ export interface PolicyOptions {
   readonly input?: unknown;
   /** The rules to run (all of them by default). */
   readonly rules?: readonly Rule[];
+  /**
+   * Every file the compile writes (roots, tests, manifest, docs, the workflow): scanned for
+   * credentials by `no-secret-values` too, beyond the resource bodies.
+   */
+  readonly written?: readonly WrittenInput[];
 }
 
 export function checkPolicies(plan: Plan, config: ResolvedConfig, options: PolicyOptions = {}): PolicyResult {
@@ -73,8 +79,16 @@ export function checkPolicies(plan: Plan, config: ResolvedConfig, options: Polic
       }
     }
   }
+  const secretRule = rules.find((r) => r.id === SECRET_RULE);
+  if (options.written && secretRule) {
+    const reported = new Set(findings.filter((f) => f.ruleId === SECRET_RULE).map((f) => `${f.root}/${f.address}`));
+    findings.push(...writtenSecretFindings(options.written, options.input ?? config, secretRule, (key) => reported.has(key)));
+  }
   return applySuppressions(findings, config.policy.suppressions, view, rules, options.today ?? new Date().toISOString().slice(0, 10));
 }
+
+/** The rule that scans resource bodies and, given them, the written files. */
+const SECRET_RULE = "no-secret-values";
 
 /** Blocking findings and suppression problems as config issues (unlocated: the compile locates them). */
 export function policyIssues(result: PolicyResult): LocatedIssue[] {
@@ -197,7 +211,9 @@ function applySuppressions(findings: readonly Finding[], suppressions: readonly 
   }
   for (const [i, s] of active) {
     if (used.has(i)) continue;
-    const exists = view.resources.some((r) => r.address === s.resource || r.key === s.resource);
+    // A secret written outside a resource is suppressed by its config field or file, not by an address.
+    const written = s.rule === SECRET_RULE && !RESOURCE_ADDRESS.test(s.resource);
+    const exists = written || view.resources.some((r) => r.address === s.resource || r.key === s.resource);
     if (!exists) {
       const hint = closest(s.resource, [...new Set(view.resources.flatMap((r) => [r.address, r.key]))]);
       problems.push({ path: at(i, "resource"), message: `no resource ${s.resource} in any root.${hint ? ` Did you mean "${hint}"?` : ""} Remove the suppression or fix the address` });
@@ -207,6 +223,9 @@ function applySuppressions(findings: readonly Finding[], suppressions: readonly 
   }
   return { blocking, warnings, suppressed, problems };
 }
+
+/** `aws_lb.main` or `prod/50-service/aws_lb.main`. */
+const RESOURCE_ADDRESS = /^(?:[\w-]+\/[\w-]+\/)?aws_\w+\.[\w-]+$/;
 
 /**
  * The findings the plan accepts by design, with the plan's reasons: the public ALB (sole ingress),

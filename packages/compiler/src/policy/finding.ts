@@ -1,5 +1,7 @@
 /** A finding of the security gate, and how it is printed. Light: the compile command imports it. */
 import type { Severity } from "./rules.js";
+import { redactSecrets } from "./secrets.js";
+import type { WrittenPlace } from "./written.js";
 
 export interface Finding {
   readonly ruleId: string;
@@ -8,17 +10,22 @@ export interface Finding {
   readonly checkov: readonly string[];
   readonly trivy: readonly string[];
   readonly severity: Severity;
-  /** Root id, e.g. `prod/50-service`. */
+  /** Root id, e.g. `prod/50-service`; empty for a finding in what is written outside a resource. */
   readonly root: string;
-  /** Resource address in that root, e.g. `aws_lb.main`. */
+  /** Resource address in that root, e.g. `aws_lb.main`; for a written secret, the config field or file. */
   readonly address: string;
   /** The config field that caused it, or the closest one that controls it. */
   readonly configPath: string;
   readonly message: string;
   readonly fix: string;
+  /** For a secret found in what the compile writes outside a resource body: the first file. */
+  readonly written?: WrittenPlace;
 }
 
-/** `[alb-waf] prod/50-service aws_lb.main: <message>. Fix: <fix>` */
+/**
+ * `[alb-waf] prod/50-service aws_lb.main: <message>. Fix: <fix>`. A credential a message quotes
+ * (a rule showing the value at fault) is redacted: a finding is printed and written to reports.
+ */
 export function describeFinding(f: Finding): string {
-  return `[${f.ruleId}] ${f.root} ${f.address}: ${f.message}. Fix: ${f.fix}`;
+  return redactSecrets(`[${f.ruleId}] ${f.root ? `${f.root} ` : ""}${f.address}: ${f.message}. Fix: ${f.fix}`);
 }

@@ -5,6 +5,7 @@
  */
 import type { PolicyResult } from "./check.js";
 import { RULES, type Rule } from "./rules.js";
+import { redactSecrets } from "./secrets.js";
 
 export const README_BEGIN = "<!-- BEGIN POLICY RULES -->";
 export const README_END = "<!-- END POLICY RULES -->";
@@ -24,9 +25,10 @@ export function rulesSection(rules: readonly Rule[] = RULES): string {
     "",
     "## Security gate",
     "",
-    `Every \`caja compile\` checks the planned resources of every root against ${rules.length} rules (${blocking} blocking, ${rules.length - blocking} warnings) before`,
-    "anything is written. A blocking finding fails the compile like a config error, at the config field that",
-    "causes it, and nothing is written; warnings are printed and listed, with every accepted finding, in",
+    `Every \`caja compile\` checks the planned resources of every root against ${rules.length} rules (${blocking} blocking, ${rules.length - blocking} warnings),`,
+    "and every file it would write for credentials, before anything is written. A blocking finding fails the",
+    "compile like a config error, at the config field that causes it, and nothing is written; warnings are",
+    "printed and listed, with every accepted finding, in",
     `\`out/${POLICY_REPORT_FILE}\`. \`npx caja check\` runs the gate alone; \`npx caja check --format sarif --output caja.sarif\``,
     "writes SARIF for GitHub code scanning. The checkov and trivy columns name the scanner checks each rule stands for.",
     "",
@@ -51,8 +53,9 @@ export function rulesSection(rules: readonly Rule[] = RULES): string {
     "```",
     "",
     "`resource` is the address in every root that has it (`aws_lb.main`: every environment), or `<root>/<address>`",
-    "for one root. A suppression that names an unknown rule or resource, has expired, or no longer matches a",
-    "finding fails the compile, so the list stays true.",
+    "for one root; for a credential written outside a resource (`no-secret-values`), the config field the finding",
+    "names (`tags.Note`), or the written file when no field holds it. A suppression that names an unknown rule or",
+    "resource, has expired, or no longer matches a finding fails the compile, so the list stays true.",
     README_END,
   ].join("\n");
 }
@@ -78,19 +81,28 @@ export function policyReport(result: PolicyResult): string {
   ];
   if (result.warnings.length > 0) {
     lines.push("## Warnings", "", "| Rule | Root | Resource | Finding | Fix |", "|---|---|---|---|---|");
-    for (const f of result.warnings) lines.push(`| \`${f.ruleId}\` | \`${f.root}\` | \`${f.address}\` | ${escape(f.message)} | ${escape(f.fix)} |`);
+    for (const f of result.warnings) lines.push(`| \`${f.ruleId}\` | ${code(f.root)} | ${code(f.address)} | ${escape(f.message)} | ${escape(f.fix)} |`);
     lines.push("");
   }
   if (result.suppressed.length > 0) {
     lines.push("## Accepted findings", "", "| Rule | Root | Resource | Finding | Reason | Until |", "|---|---|---|---|---|---|");
     for (const f of result.suppressed) {
-      lines.push(`| \`${f.ruleId}\` | \`${f.root}\` | \`${f.address}\` | ${escape(f.message)} | ${escape(f.suppression.reason)} | ${f.suppression.expires ?? "–"} |`);
+      lines.push(`| \`${f.ruleId}\` | ${code(f.root)} | ${code(f.address)} | ${escape(f.message)} | ${escape(f.suppression.reason)} | ${f.suppression.expires ?? "–"} |`);
     }
     lines.push("");
   }
   return lines.join("\n");
 }
 
+/**
+ * Text from findings and the config, for a table cell: a credential in it (a value a rule quotes,
+ * a suppression's reason) is redacted, so the report never carries one.
+ */
 function escape(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return redactSecrets(text).replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** `` `prod/50-service` ``, or – when empty (a secret written outside any root). */
+function code(text: string): string {
+  return text ? `\`${escape(text)}\`` : "–";
 }

@@ -11,7 +11,7 @@
 import type { ResolvedEnvironment } from "@caja/dsl/schema";
 import { expr } from "@caja/modules";
 import { anyonePrincipal, asList, block, blocks, isObject, shown, soleReference, type PlanView, type PlannedResource, type PolicyStatement } from "./engine.js";
-import { findSecrets } from "./secrets.js";
+import { findSecrets, redactSecrets } from "./secrets.js";
 
 export type Severity = "block" | "warn";
 
@@ -769,16 +769,43 @@ export const RULES: readonly Rule[] = [
     },
   },
 
+  {
+    id: "bootstrap-protected",
+    title: "Terraform cannot delete the state bucket, the lock table or the hosted zone (prevent_destroy, no force_destroy, deletion protection)",
+    severity: "block", checkov: [], trivy: [], types: ["aws_s3_bucket", "aws_dynamodb_table", "aws_route53_zone"],
+    fix: "Remove the override under extend.bootstrap.overrides. To really delete one of them, do it by hand, outside Terraform, once nothing depends on it.",
+    check: (r) => {
+      const what = BOOTSTRAP_PROTECTED.get(r.address);
+      if (!what || r.root.phase.id !== "bootstrap") return undefined;
+      const found: Violation[] = [];
+      const prevent = block(r.body.lifecycle).prevent_destroy;
+      if (prevent !== true) found.push(violation("lifecycle", `lifecycle.prevent_destroy is ${shown(prevent)}: a destroy or a replacement would delete ${what}`));
+      if (r.type === "aws_dynamodb_table") {
+        if (r.body.deletion_protection_enabled !== true) found.push(violation("deletion_protection_enabled", `deletion_protection_enabled is ${shown(r.body.deletion_protection_enabled)}: one API call outside Terraform could delete ${what}`));
+      } else if (r.body.force_destroy !== false && r.body.force_destroy !== undefined) {
+        found.push(violation("force_destroy", `force_destroy is ${shown(r.body.force_destroy)}: a destroy would delete ${r.type === "aws_s3_bucket" ? "every object in the bucket" : "every record in the zone"} instead of stopping`));
+      }
+      return found;
+    },
+  },
+
   // ---------------------------------------------------------------------------------------------
   // Everything
   {
     id: "no-secret-values",
-    title: "No secret value is written into the Terraform JSON",
+    title: "No secret value is written: not in a resource, nor in tags, variables, outputs, tests, docs or the workflow",
     severity: "block", checkov: [], trivy: [], types: ["*"],
-    fix: "Keep the value in Secrets Manager and pass its ARN (RDS manages the master password; set application secrets with aws secretsmanager put-secret-value).",
-    check: (r) => findSecrets(r.body).map((hit) => violation(hit.path.split(/[.[]/)[0]!, `${hit.path} holds ${hit.kind}`)),
+    fix: "Take the value out of caja.config.ts: keep it in Secrets Manager and pass its ARN (RDS manages the master password; set application secrets with aws secretsmanager put-secret-value).",
+    check: (r) => findSecrets(r.body).map((hit) => violation(hit.path.split(/[.[]/)[0]!, `${redactSecrets(hit.path)} holds ${hit.kind}`)),
   },
 ];
+
+/** The bootstrap root's resources every other root's state and names depend on, and what losing each loses. */
+const BOOTSTRAP_PROTECTED: ReadonlyMap<string, string> = new Map([
+  ["aws_s3_bucket.state", "the state bucket, and with it every root's Terraform state"],
+  ["aws_dynamodb_table.locks", "the state lock table, which every root's backend names"],
+  ["aws_route53_zone.root", "the root domain's hosted zone, every record in it and the name servers the registrar points at"],
+]);
 
 /** Rules by id. */
 export const RULES_BY_ID: ReadonlyMap<string, Rule> = new Map(RULES.map((r) => [r.id, r]));

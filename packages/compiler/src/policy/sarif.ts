@@ -6,6 +6,8 @@
  * are included with their reason as an in-source suppression, so they show as dismissed, not open.
  */
 import type { Finding, PolicyResult, SuppressedFinding } from "./check.js";
+import { describeFinding } from "./finding.js";
+import { redactSecrets } from "./secrets.js";
 import type { Rule } from "./rules.js";
 
 export interface SourcePosition {
@@ -53,31 +55,36 @@ export function toSarif(result: PolicyResult, options: SarifOptions): Record<str
       ...(message ? { message: { text: message } } : {}),
     };
   };
-  const findingResult = (f: Finding | SuppressedFinding) => {
+  const related = (f: Finding) => {
+    if (f.written) {
+      const uri = f.written.base === "out" ? `${options.outUri}/${f.written.path}` : f.written.path;
+      return { id: 1, physicalLocation: { artifactLocation: { uri } }, message: { text: `written to ${f.written.path}` } };
+    }
     const line = options.resourceLines?.get(`${f.root}/${f.address}`);
+    return {
+      id: 1,
+      physicalLocation: { artifactLocation: { uri: `${options.outUri}/${f.root}/main.tf.json` }, ...(line ? { region: { startLine: line } } : {}) },
+      message: { text: `${f.address} in ${f.root}` },
+    };
+  };
+  const findingResult = (f: Finding | SuppressedFinding) => {
     const suppression = "suppression" in f ? f.suppression : undefined;
     return {
       ruleId: f.ruleId,
       ruleIndex: index.get(f.ruleId),
       level: f.severity === "block" ? "error" : "warning",
-      message: { text: `${f.root} ${f.address}: ${f.message}. Fix: ${f.fix}` },
+      message: { text: describeFinding(f).replace(/^\[[^\]]+\] /, "") },
       locations: [location(f.configPath, f.configPath)],
-      relatedLocations: [
-        {
-          id: 1,
-          physicalLocation: { artifactLocation: { uri: `${options.outUri}/${f.root}/main.tf.json` }, ...(line ? { region: { startLine: line } } : {}) },
-          message: { text: `${f.address} in ${f.root}` },
-        },
-      ],
+      relatedLocations: [related(f)],
       // Stable across commits and line moves: the alert is the rule on the resource.
-      partialFingerprints: { "cajaFinding/v1": `${f.ruleId}:${f.root}/${f.address}` },
+      partialFingerprints: { "cajaFinding/v1": `${f.ruleId}:${f.root ? `${f.root}/` : ""}${f.address}` },
       properties: { root: f.root, address: f.address, configPath: f.configPath, checkov: f.checkov, trivy: f.trivy },
       ...(suppression
         ? {
             suppressions: [
               {
                 kind: "inSource",
-                justification: `${suppression.reason}${suppression.expires ? ` (until ${suppression.expires})` : ""}`,
+                justification: redactSecrets(`${suppression.reason}${suppression.expires ? ` (until ${suppression.expires})` : ""}`),
                 location: location(suppression.path),
               },
             ],

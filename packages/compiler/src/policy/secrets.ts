@@ -1,12 +1,13 @@
 /**
- * Secret-looking values: what must never be written into generated Terraform JSON (it ends up in
- * git, in plan files and in state). Used by the gate's `no-secret-values` rule over every resource
- * and by the test that scans every emitted file.
+ * Secret-looking values: what must never be written by a compile (it ends up in git, in plan
+ * files and in state). Used by the gate's `no-secret-values` rule over every resource body, and
+ * over the text of every file a compile writes (`written.ts`).
  *
  * Two signals. A value that has the shape of a credential wherever it appears (a PEM private key,
- * an AWS access key id, a GitHub, Slack or Stripe token, a JWT). And a literal string under a key
- * that names a secret (`password`, `secret_string`, `DB_PASSWORD`, `api_token`...) where a
- * reference belongs: a `${...}` expression, an ARN, or nothing at all.
+ * an AWS access key id or secret key, a GitHub, Slack or Stripe token, a JWT, a password in a URL
+ * or a `password=` assignment). And, in resource bodies, a literal string under a key that names a
+ * secret (`password`, `secret_string`, `DB_PASSWORD`, `api_token`...) where a reference belongs:
+ * a `${...}` expression, an ARN, or nothing at all.
  */
 
 export interface SecretHit {
@@ -16,25 +17,48 @@ export interface SecretHit {
   readonly kind: string;
 }
 
-/** Credential shapes that are secret wherever they appear. */
-const SHAPES: readonly { readonly kind: string; readonly pattern: RegExp }[] = [
-  { kind: "a PEM private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/ },
-  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/ },
-  { kind: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/ },
-  { kind: "a Slack token", pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/ },
-  { kind: "a Stripe secret key", pattern: /\b[rs]k_live_[A-Za-z0-9]{16,}/ },
-  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
-  { kind: "a URL with a password", pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@${}\uE000-\uE002]+:[^\s/@${}\uE000-\uE002]+@/ },
+/**
+ * Credential shapes that are secret wherever they appear. `show` is what a message may print of a
+ * match: the ends of a token whose prefix only names its kind (`AKIA…MPLE`), or nothing. A shape
+ * whose secret is part of the match has it as its first group (the password of a URL).
+ */
+const SHAPES: readonly { readonly kind: string; readonly pattern: RegExp; readonly show: "ends" | "none" }[] = [
+  { kind: "a PEM private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/, show: "none" },
+  { kind: "an AWS access key id", pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/, show: "ends" },
+  // 40 base64 characters right after a key naming an AWS secret key, as credentials files, env
+  // files and JSON write it (`aws_secret_access_key = …`, `"SecretAccessKey": "…"`).
+  {
+    kind: "an AWS secret access key",
+    pattern: /(?:[Ss]ecret_?(?:[Aa]ccess_?)?[Kk]ey|SECRET_?(?:ACCESS_?)?KEY)\\*["']?[ \t]*[:=][ \t]*\\*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/,
+    show: "none",
+  },
+  { kind: "a GitHub token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/, show: "ends" },
+  { kind: "a Slack token", pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/, show: "ends" },
+  { kind: "a Stripe secret key", pattern: /\b[rs]k_live_[A-Za-z0-9]{16,}/, show: "ends" },
+  { kind: "a JSON Web Token", pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, show: "ends" },
+  { kind: "a URL with a password", pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@${}\uE000-\uE002]+:([^\s/@${}\uE000-\uE002]+)@/, show: "none" },
+  // `password=…` in a connection string, an env file or a note; not a reference, a placeholder or a mask.
+  {
+    kind: "a password",
+    pattern: /(?:[Pp]ass(?:word|wd)|PASS(?:WORD|WD)|[Ss]ecret|SECRET)=(?![$<{%*])([^\s"'`&;,|(){}[\]<>\\\uE000-\uE002]{3,})/,
+    show: "none",
+  },
 ];
 
 /** One pass over a string for every shape; the individual patterns only name what matched. */
 const ANY_SHAPE = new RegExp(SHAPES.map((s) => s.pattern.source).join("|"));
 /**
- * What every shape above contains (a literal, or the `://user:` of a URL with a password), so a
- * text without it has none of them: a plain search, several times faster than the shapes'
- * word-boundary alternation.
+ * What every shape above contains (a literal, the `://user:` of a URL with a password, or the
+ * name before a secret key's or a password's value), so a text without it has none of them: a
+ * plain search, several times faster than the shapes' word-boundary alternation. Two searches:
+ * one alternation of both is slower than the two, as their first letters are common ones.
  */
 const SHAPE_HINT = /PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|xox[abprs]-|k_live_|eyJ|:\/\/[^\s/:@]+:/;
+const NAMED_HINT = /ecret(?:=|_?(?:[Aa]ccess_?)?[Kk]ey)|ECRET(?:=|_?(?:ACCESS_?)?KEY)|ass(?:word|wd)=|ASS(?:WORD|WD)=/;
+
+function mayHoldShape(text: string): boolean {
+  return SHAPE_HINT.test(text) || NAMED_HINT.test(text);
+}
 
 /**
  * Keys that name a secret: the secret word ends the key (`password`, `DB_PASSWORD`, `secret_string`,
@@ -52,7 +76,7 @@ const NOT_A_VALUE_KEY = /(?:_arn|_id|_ids|_name|_names|_version|_policy|_length|
 
 /**
  * Every secret-looking value inside `value` (a resource body, a parsed document, a string).
- * `hints: false` skips both shortcuts (the JSON-text check of `plainlyClean`, and SHAPE_HINT) and
+ * `hints: false` skips both shortcuts (the JSON-text check of `plainlyClean`, and the shape hints) and
  * walks and tests everything: the reference the tests hold the fast path to.
  */
 export function findSecrets(value: unknown, path = "", { hints = true }: { hints?: boolean } = {}): SecretHit[] {
@@ -65,7 +89,7 @@ export function findSecrets(value: unknown, path = "", { hints = true }: { hints
   // match is looked for again, string by string, to say where it is.
   if (strings.length === 0) return hits;
   const text = strings.join("\n");
-  if ((!hints || SHAPE_HINT.test(text)) && ANY_SHAPE.test(text)) locateShapes(value, path, hits);
+  if ((!hints || mayHoldShape(text)) && ANY_SHAPE.test(text)) locateShapes(value, path, hits);
   return hits;
 }
 
@@ -82,7 +106,7 @@ function plainlyClean(value: object): boolean {
   } catch {
     return false;
   }
-  return text !== undefined && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !SHAPE_HINT.test(text);
+  return text !== undefined && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !mayHoldShape(text);
 }
 
 /** Key-based hits, with the path built only for a hit; every string is collected for the shapes. */
@@ -173,5 +197,124 @@ function parseDocument(value: string): unknown {
     return JSON.parse(value);
   } catch {
     return undefined;
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// What a compile writes, as text
+
+/** A credential shape found in text, with what of it a message may show. */
+export interface ShapeMatch {
+  readonly kind: string;
+  /** The secret itself (a URL's password, a key's value, else the whole match): compared, never printed. */
+  readonly secret: string;
+  /** What a message may print: `AKIA…MPLE`, or nothing. */
+  readonly shown: string;
+}
+
+const EVERY_MATCH = SHAPES.map((s) => ({ ...s, global: new RegExp(s.pattern.source, "g") }));
+
+/** Every credential shape in `text`. */
+export function shapesIn(text: string): ShapeMatch[] {
+  if (!ANY_SHAPE.test(text)) return [];
+  const out: ShapeMatch[] = [];
+  for (const shape of EVERY_MATCH) {
+    for (const m of text.matchAll(shape.global)) {
+      const secret = m[1] ?? m[0];
+      out.push({ kind: shape.kind, secret, shown: shape.show === "ends" && secret.length >= 16 ? `${secret.slice(0, 4)}…${secret.slice(-4)}` : "" });
+    }
+  }
+  return out;
+}
+
+/**
+ * `text` with every credential in it replaced by what a message may show of it (`AKIA…MPLE`,
+ * `password=…`, a PEM key through its END line): for anything the gate prints or writes that
+ * quotes a value.
+ */
+export function redactSecrets(text: string): string {
+  if (!mayHoldShape(text) || !ANY_SHAPE.test(text)) return text;
+  let out = text.replace(/-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g, "[a PEM private key]");
+  for (const shape of EVERY_MATCH) {
+    out = out.replace(shape.global, (m: string, group: unknown) => {
+      if (typeof group === "string") {
+        const at = m.lastIndexOf(group);
+        return `${m.slice(0, at)}…${m.slice(at + group.length)}`;
+      }
+      return shape.show === "ends" && m.length >= 16 ? `${m.slice(0, 4)}…${m.slice(-4)}` : "…";
+    });
+  }
+  return out;
+}
+
+/** A file as a compile writes it: its path (relative to the output folder) and its text. */
+export interface WrittenFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** A credential shape in a written file, at a JSON path (JSON files) or a line (1-based). */
+export interface WrittenSecret extends ShapeMatch {
+  readonly file: string;
+  readonly at: readonly (string | number)[] | number;
+}
+
+/**
+ * Every credential shape in the files a compile writes. The plain searches of the hints find
+ * nothing in almost every file; only a file that matches is read closely: JSON parsed and
+ * walked (keys, strings and the documents strings hold), other text line by line. `hints: false`
+ * reads every file so: the reference the tests hold the hints to.
+ */
+export function secretsInFiles(files: readonly WrittenFile[], { hints = true }: { hints?: boolean } = {}): WrittenSecret[] {
+  const hits: WrittenSecret[] = [];
+  for (const file of files) {
+    // An escaped backslash before `u`: a string holding a JSON document written with `\u`
+    // escapes, which its reader decodes into whatever they spell.
+    if (hints && !mayHoldShape(file.content) && !file.content.includes("\\\\u")) continue;
+    if (file.path.endsWith(".json")) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(file.content);
+      } catch {
+        doc = undefined;
+      }
+      if (doc !== undefined) {
+        shapesInValue(doc, [], (at, m) => hits.push({ ...m, file: file.path, at }));
+        continue;
+      }
+    }
+    file.content.split("\n").forEach((line, i) => {
+      for (const m of shapesIn(line)) hits.push({ ...m, file: file.path, at: i + 1 });
+    });
+  }
+  return hits;
+}
+
+/**
+ * Every credential shape in a value's keys and strings (and the JSON documents its strings hold),
+ * with its path. Plain objects and arrays only; a value met twice is read once.
+ */
+export function shapesInValue(value: unknown, path: (string | number)[], found: (at: readonly (string | number)[], m: ShapeMatch) => void, seen = new Set<object>()): void {
+  if (typeof value === "string") {
+    for (const m of shapesIn(value)) found([...path], m);
+    const doc = parseDocument(value);
+    if (doc !== undefined) shapesInValue(doc, path, found, seen);
+    return;
+  }
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      path.push(i);
+      shapesInValue(v, path, found, seen);
+      path.pop();
+    });
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    path.push(k);
+    for (const m of shapesIn(k)) found([...path], m);
+    shapesInValue(v, path, found, seen);
+    path.pop();
   }
 }

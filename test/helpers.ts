@@ -1,7 +1,7 @@
 /** Shared test fixtures: a valid config, the pure pipeline, and readers for emitted JSON. */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CajaConfigInput } from "@caja/dsl/schema";
 import { validateResourceBody } from "@caja/modules/validate";
@@ -75,4 +75,18 @@ export function repoTempDir(prefix: string): string {
   const root = process.env.CAJA_TEST_REPO_TMP ?? fileURLToPath(new URL(".tmp/", import.meta.url));
   mkdirSync(root, { recursive: true });
   return mkdtempSync(join(root, prefix));
+}
+
+/** Every file under `dir` with its mode and bytes, to show a refused command changed nothing. */
+export function fileTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out[relative(dir, p)] = `${statSync(p).mode.toString(8)} ${readFileSync(p, "base64")}`;
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
 }

@@ -12,9 +12,13 @@ import { isTodo } from "@caja/dsl";
 import { closest } from "@caja/dsl/suggest";
 import {
   expr,
+  expressionsIn,
   fromTerraformJson,
+  hasReservedCharacter,
   isLiteral,
+  referencesIn,
   render,
+  soleExpression,
   resourceName,
   NAME_RULES,
   RootBuilder,
@@ -129,6 +133,8 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
     else for (const env of envs) slots.set(`${env.name}/${phase.dir}`, { id: `${env.name}/${phase.dir}`, scope: env.name, phase, env });
   }
 
+  reservedCharacters(config, [], new Set(), issues);
+
   const stateOwner = [...slots.values()].find((s) => s.phase.ownsStateBucket);
   const built = new Map<string, RootPlan>();
   const building: string[] = [];
@@ -181,6 +187,7 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
       }
     };
     builder.enter("extend");
+    const refs: PendingReference[] = [];
     for (const [address, override] of Object.entries(extension.overrides ?? {})) {
       const entry = builder.find(address);
       const at = `${path}.overrides["${address}"]`;
@@ -190,8 +197,10 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
         issues.push({ path: at, message: `${plan.id} has no resource ${address}.${hint ? ` Did you mean "${hint}"?` : ` It has: ${known.join(", ")}.`}` });
         continue;
       }
-      entry.body = deepMerge(entry.body, fromTerraformJson(override) as Record<string, unknown>);
+      const patch = fromTerraformJson(override) as Record<string, unknown>;
+      entry.body = deepMerge(entry.body, patch);
       check(entry.handle.type, entry.body, at);
+      collectReferences(patch, at, scopeOf(entry.body, entry.options.forEach !== undefined), true, refs);
     }
     for (const [type, byName] of Object.entries(extension.resources ?? {})) {
       for (const [name, raw] of Object.entries(byName)) {
@@ -202,9 +211,12 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
         }
         const body = fromTerraformJson(raw) as Record<string, unknown>;
         check(type, body, at);
+        collectReferences(body, at, scopeOf(body, false), true, refs);
         builder.resource(type as never, name, body as never);
       }
     }
+    // Checked once every raw resource is in: they may refer to each other.
+    if (refs.length > 0) issues.push(...unresolvedReferences(plan, refs));
   }
 
   function contextFor(slot: Slot, plan: RootPlan): EnvContext {
@@ -390,4 +402,158 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// References of escape-hatch bodies: each must name something the root declares, or terraform
+// validate fails after the compile succeeded.
+
+/** Where a reference may stand: what `count.`, `each.` and `self.` mean there, and bound names. */
+interface ReferenceScope {
+  readonly count: boolean;
+  readonly each: boolean;
+  readonly self: boolean;
+  /** Iterators of enclosing `dynamic` blocks. */
+  readonly names: ReadonlySet<string>;
+}
+
+interface PendingReference {
+  /** Config path of the field that holds it. */
+  readonly at: string;
+  readonly hcl: string;
+  readonly parts: readonly string[];
+  readonly scope: ReferenceScope;
+}
+
+function scopeOf(body: Record<string, unknown>, forEach: boolean): ReferenceScope {
+  return { count: body.count !== undefined, each: forEach || body.for_each !== undefined, self: false, names: new Set() };
+}
+
+/** Meta-arguments whose strings are addresses even without `${}`. */
+const ADDRESS_LISTS = new Set(["depends_on", "replace_triggered_by"]);
+
+function collectReferences(value: unknown, at: string, scope: ReferenceScope, top: boolean, out: PendingReference[]): void {
+  if (typeof value === "string") {
+    for (const hcl of expressionsIn(value)) addReferences(hcl, at, scope, out);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => collectReferences(v, `${at}[${i}]`, scope, false, out));
+  } else if (value && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      // A key holding an expression is shown as written (`${var.k}`), not as its token.
+      const path = `${at}.${render(key) as string}`;
+      collectReferences(key, path, scope, false, out);
+      if (ADDRESS_LISTS.has(key) && (top || key === "replace_triggered_by") && Array.isArray(v)) {
+        v.forEach((address, i) => {
+          if (typeof address === "string") addReferences(soleExpression(address) ?? address, `${path}[${i}]`, scope, out);
+        });
+      } else if (key === "dynamic" && v && typeof v === "object" && !Array.isArray(v)) {
+        for (const [block, spec] of Object.entries(v)) {
+          const iterator = (spec as { iterator?: unknown } | null)?.iterator;
+          const names = new Set([...scope.names, typeof iterator === "string" ? iterator : block]);
+          collectReferences(spec, `${path}.${block}`, { ...scope, names }, false, out);
+        }
+      } else {
+        const self = scope.self || (top && (key === "provisioner" || key === "connection" || key === "lifecycle"));
+        collectReferences(v, path, self === scope.self ? scope : { ...scope, self }, false, out);
+      }
+    }
+  }
+}
+
+function addReferences(hcl: string, at: string, scope: ReferenceScope, out: PendingReference[]): void {
+  const found = referencesIn(hcl);
+  if (!found) return;
+  for (const parts of found.refs) {
+    if (!found.bound.has(parts[0]!) && !scope.names.has(parts[0]!)) out.push({ at, hcl, parts, scope });
+  }
+}
+
+function unresolvedReferences(plan: RootPlan, refs: readonly PendingReference[]): PlanIssue[] {
+  const { builder } = plan;
+  const resources = builder.entries.filter((e) => e.handle.kind === "resource").map((e) => e.handle.address);
+  const data = [...builder.entries.filter((e) => e.handle.kind === "data").map((e) => e.handle.address), ...[...builder.remoteReads.keys()].map((n) => `data.terraform_remote_state.${n}`)];
+  const variables = [...builder.variables.keys()].map((n) => `var.${n}`);
+  const issues: PlanIssue[] = [];
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const problem = referenceProblem(plan.id, ref, { resources, data, variables });
+    if (!problem) continue;
+    const shown = ref.hcl.length > 60 ? `${ref.hcl.slice(0, 57)}...` : ref.hcl;
+    const message = `"\${${shown}}": ${problem}`;
+    if (seen.has(`${ref.at}\u0000${message}`)) continue;
+    seen.add(`${ref.at}\u0000${message}`);
+    issues.push({ path: ref.at, message });
+  }
+  return issues;
+}
+
+function referenceProblem(
+  rootId: string,
+  { parts, scope }: PendingReference,
+  declared: { readonly resources: readonly string[]; readonly data: readonly string[]; readonly variables: readonly string[] },
+): string | undefined {
+  const [head, second, third] = parts;
+  const missing = (kind: string, address: string, candidates: readonly string[], otherwise = "") => {
+    const hint = closest(address, candidates);
+    const type = address.split(".").slice(0, -1).join(".");
+    const sameType = candidates.filter((c) => c.startsWith(`${type}.`));
+    const more = hint ? ` Did you mean "${hint}"?` : sameType.length > 0 ? ` It has ${sameType.join(", ")}.` : otherwise;
+    return `${rootId} declares no ${kind} ${address}.${more}`;
+  };
+  switch (head) {
+    case "path":
+    case "terraform":
+      return undefined;
+    case "count":
+      return scope.count ? undefined : `count.${second ?? "index"} is only known in a resource that sets "count"`;
+    case "each":
+      return scope.each ? undefined : `each.${second ?? "key"} is only known in a resource that sets "for_each"`;
+    case "self":
+      return scope.self ? undefined : `self is only known in provisioner, connection and lifecycle condition blocks`;
+    case "local":
+      return `caja declares no locals, so local.${second ?? ""} cannot resolve; write its value here instead`;
+    case "module":
+      return `caja calls no modules, so module.${second ?? ""} cannot resolve`;
+    case "var": {
+      const address = `var.${second ?? ""}`;
+      return declared.variables.includes(address) ? undefined : missing("variable", address, declared.variables);
+    }
+    case "data": {
+      const address = `data.${second ?? ""}.${third ?? ""}`;
+      // extend adds resources only, so the usual fix is to write the value in place.
+      const otherwise = " The escape hatch adds no data sources: write the value itself (a policy with jsonencode(...), for one).";
+      return declared.data.includes(address) ? undefined : missing("data source", address, declared.data, otherwise);
+    }
+    default: {
+      if (second === undefined) return `"${head}" names nothing here: refer to a resource as TYPE.NAME, a data source as data.TYPE.NAME, a variable as var.NAME`;
+      const address = `${head}.${second}`;
+      return declared.resources.includes(address) ? undefined : missing("resource", address, declared.resources);
+    }
+  }
+}
+
+/**
+ * Refuses config strings holding the private-use characters caja marks expressions with (see
+ * `core/expr.ts`): one would otherwise turn the text between them into Terraform code. Global
+ * values come first in the resolved config, so a value copied into each environment (the tags) is
+ * reported once, at the field it is written in.
+ */
+function reservedCharacters(value: unknown, path: string[], reported: Set<string>, issues: PlanIssue[]): void {
+  // A todo()'s reason is reported at its field.
+  if (isTodo(value)) value = value.reason;
+  if (typeof value === "string") {
+    if (hasReservedCharacter(value) && !reported.has(value)) {
+      reported.add(value);
+      issues.push({ path: path.join("."), message: "holds a character from U+E000 to U+E002, which caja reserves to mark Terraform expressions; remove it" });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => reservedCharacters(v, [...path.slice(0, -1), `${path.at(-1) ?? ""}[${i}]`], reported, issues));
+  } else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      path.push(k);
+      reservedCharacters(k, path, reported, issues);
+      reservedCharacters(v, path, reported, issues);
+      path.pop();
+    }
+  }
 }

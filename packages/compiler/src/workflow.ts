@@ -116,6 +116,7 @@ export interface WorkflowOptions {
 /** The workflow file's text. */
 export function workflowYaml(config: ResolvedConfig, plan: Pick<Plan, "roots">, options: WorkflowOptions): string {
   const p = pipeline(config, plan);
+  requirePlainWords(p, options);
   const out = options.outDir;
   const main = `refs/heads/${p.mainBranch}`;
   const account = p.accountId ?? "${{ vars.AWS_ACCOUNT_ID }}";
@@ -295,6 +296,36 @@ export function workflowYaml(config: ResolvedConfig, plan: Pick<Plan, "roots">, 
     jobs,
   };
   return `${header(p, options, out).map((l) => (l ? `# ${l}` : "#")).join("\n")}\n${toYaml(doc)}`;
+}
+
+/** Letters, digits and `_ . / -`: nothing a shell, YAML or a GitHub expression reads as syntax. */
+const PLAIN_WORD = /^[A-Za-z0-9_./-]+$/;
+
+/**
+ * Every value the workflow takes from the config or the command line lands unquoted in `run:`
+ * scripts, `if:` conditions or `${{ }}` expressions. The schema (and, for paths, the caller)
+ * already limits each to plain words; checked again here, so that a looser rule one day stops the
+ * compile instead of writing a pipeline that runs a config string as shell or as an expression.
+ */
+function requirePlainWords(p: Pipeline, options: WorkflowOptions): void {
+  const words: [string, string][] = [
+    ["github.mainBranch", p.mainBranch],
+    ["region", p.region],
+    ["accountId", p.accountId ?? "0"],
+    ["--out", options.outDir],
+    ["the config file", options.configFile],
+    ...(options.imports ?? []).map((f): [string, string] => ["an import of the config", f]),
+    ...p.manualRoots.map((r): [string, string] => ["a root", r]),
+    ...p.envs.flatMap((e): [string, string][] => [
+      ["an environment", e.name],
+      ["a deployer role", e.role],
+      ...e.roots.map((r): [string, string] => ["a root", r]),
+      ...e.todoVariables.map((v): [string, string] => ["a variable", v]),
+    ]),
+  ];
+  for (const [what, word] of words) {
+    if (!PLAIN_WORD.test(word)) throw new Error(`internal: ${what} ${JSON.stringify(word)} reached the workflow with characters outside letters, digits and _ . / -`);
+  }
 }
 
 function header(p: Pipeline, options: WorkflowOptions, out: string): string[] {

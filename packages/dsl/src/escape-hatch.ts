@@ -1,7 +1,9 @@
 /**
  * Types of the escape hatch (`extend`): raw resources added to a phase's root and overrides of
  * the resources caja generates, typed against the AWS provider schema. Values are Terraform JSON:
- * `${...}` is interpolation, `$${` a literal `${`.
+ * `${...}` is interpolation, `$${` a literal `${`. Every reference must name what the root
+ * declares (its resources, including the ones added here, its data sources and variables), or the
+ * compile stops at the field: caja generates no locals or module calls to refer to.
  */
 import type { AwsResources } from "@caja/modules/aws";
 

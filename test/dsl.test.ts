@@ -177,6 +177,6 @@ describe("todo()", () => {
   });
 
   it("reports the field's own error, not an opaque union error, for a wrong value in a todo-able field", () => {
-    expect(issues({ ...baseConfig(), github: { repository: "just-a-name" } })).toEqual([{ path: "github.repository", message: "must be OWNER/REPO" }]);
+    expect(issues({ ...baseConfig(), github: { repository: "just-a-name" } })).toEqual([{ path: "github.repository", message: "must be OWNER/REPO, e.g. dbash/caja" }]);
   });
 });

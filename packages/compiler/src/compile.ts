@@ -4,7 +4,7 @@
  * config evaluates in its worker so module start-up and config evaluation overlap.
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
 import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
@@ -107,7 +107,7 @@ async function compileLoaded(options: CompileOptions, { configFile, loaded, pipe
   try {
     // The provider schema is a large module: load it only for configs that use the escape hatch.
     const validateBody = pipeline.mentionsExtend(loaded.value) ? await pipeline.schemaValidator() : undefined;
-    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: options.cwd ?? process.cwd(), ...(validateBody ? { validateBody } : {}), ...(workflow ? { workflow } : {}) });
+    const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: dirname(configFile), ...(validateBody ? { validateBody } : {}), ...(workflow ? { workflow } : {}) });
     return { ...compiled, configFile, dependencies: loaded.dependencies };
   } catch (e) {
     if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);

@@ -59,7 +59,23 @@ function answer(message) {
   parentPort.postMessage(message);
   parentPort.unref();
 }
+// What the config prints is not caja's output: stdout carries only what a command promises
+// (\`caja graph --format json > g.json\` must stay JSON). Both of the config's streams are
+// posted to the main thread on the port the answer takes, so none of it is lost or reordered
+// when the process ends right after the answer (a worker's own stdio is forwarded separately).
+function capturePrints() {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.write = (chunk, encoding, callback) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? encoding : "utf8");
+      parentPort.postMessage({ kind: "print", text });
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") queueMicrotask(() => done());
+      return true;
+    };
+  }
+}
 parentPort.once("message", async ({ url, command }) => {
+  capturePrints();
   let stage = "import";
   try {
     await warm;
@@ -81,12 +97,13 @@ export class ConfigWorker {
   private readonly settled: Promise<Outcome>;
   private resolve!: (outcome: Outcome) => void;
   private timer: NodeJS.Timeout | undefined;
+  private print: (text: string) => void = () => {};
 
   constructor(private readonly booted: BootedWorker) {
     this.worker = booted.worker;
     const heapMb = booted.heapMb;
     this.settled = new Promise<Outcome>((resolve) => (this.resolve = resolve));
-    this.worker.on("message", (outcome: Outcome) => this.resolve(outcome));
+    this.worker.on("message", (message: Outcome | { kind: "print"; text: string }) => (message.kind === "print" ? this.print(String(message.text)) : this.resolve(message)));
     this.worker.on("error", (e: Error & { code?: string }) =>
       this.resolve({
         kind: "crashed",
@@ -97,8 +114,10 @@ export class ConfigWorker {
     this.worker.postMessage(WORKER_SOURCE);
   }
 
-  evaluate(url: string, command: string, timeoutMs: number): Promise<Outcome> {
+  /** `print` receives what the config writes to its stdout or stderr, in order. */
+  evaluate(url: string, command: string, timeoutMs: number, print: (text: string) => void): Promise<Outcome> {
     this.timer = setTimeout(() => this.resolve({ kind: "timeout" }), timeoutMs);
+    this.print = print;
     this.worker.ref();
     this.worker.postMessage({ url, command });
     return this.settled;

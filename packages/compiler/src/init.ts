@@ -34,7 +34,6 @@ export const STARTER_DEFAULTS = {
 
 const REPOSITORY_TODO = "GitHub repository (OWNER/REPO) allowed to deploy through OIDC";
 const EMAILS_TODO = "who receives alarm e-mails";
-const ENV_NAME_RULE = 'environment names are lowercase letters, digits and "-", 1-24 characters, starting with a letter';
 
 /** Which flag sets each config path, to report a bad value as the flag the user typed. */
 const FLAG_OF: Readonly<Record<string, string>> = {
@@ -84,8 +83,8 @@ export function starterConfig(o: StarterOptions): string {
       const path = i.path.map(String);
       const flag = FLAG_OF[path.join(".")] ?? FLAG_OF[path.slice(0, 2).join(".")] ?? FLAG_OF[path[0] ?? ""] ?? path.join(".");
       const env = path[0] === "environments" ? path[1] : undefined;
-      // A bad record key comes back as zod's generic message: say what a name may be.
-      const message = env !== undefined && path.length === 2 && /invalid key/i.test(i.message) ? ENV_NAME_RULE : i.message.replace(/\.$/, "");
+      // A bad environment name's message starts with the name, which the flag already shows.
+      const message = i.message.replace(/\.$/, "").replace(env !== undefined ? `"${env}": ` : "", "");
       return `${flag}${env !== undefined ? ` ${env}` : ""}: ${message}`;
     });
     throw new CajaUserError(`${problems.join("; ")}.`);

@@ -11,8 +11,8 @@
  * work and the success path stays fast.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Message, Plugin } from "esbuild";
 import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
@@ -40,12 +40,40 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Heap the config may use, in MB (default 512). */
   readonly heapMb?: number;
+  /**
+   * Receives each line the config prints (`console.log`, `process.stdout.write`...), marked with
+   * the config's file name. By default the lines go to stderr, never to stdout, which carries only
+   * what a command promises.
+   */
+  readonly configOutput?: (line: string) => void;
+}
+
+/** Splits what the config prints into lines marked `[caja.config.ts] `; a partial line waits for its end. */
+function printer(file: string, options: LoadOptions): { write: (text: string) => void; end: () => void } {
+  const emit = options.configOutput ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const mark = `[${basename(file)}] `;
+  let pending = "";
+  return {
+    write: (text) => {
+      const lines = (pending + text).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) emit(mark + line);
+    },
+    end: () => {
+      if (pending !== "") emit(mark + pending);
+      pending = "";
+    },
+  };
 }
 
 export function findConfigFile(cwd: string, explicit?: string): string {
   if (explicit) {
     const file = resolve(cwd, explicit);
     if (!existsSync(file)) throw new ConfigLoadError(`config file ${explicit} does not exist`);
+    if (statSync(file).isDirectory()) {
+      const inside = DEFAULT_CONFIG_FILES.find((name) => existsSync(resolve(file, name)));
+      throw new ConfigLoadError(`--config ${explicit} is a folder, not a config file${inside ? `: did you mean --config ${join(explicit, inside)}?` : ` (it holds no ${DEFAULT_CONFIG_FILES[0]})`}`);
+    }
     return file;
   }
   for (const name of DEFAULT_CONFIG_FILES) {
@@ -123,7 +151,9 @@ async function evaluateConfig(
       return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
     });
 
-  const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs);
+  const printed = printer(file, options);
+  const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs, printed.write);
+  printed.end();
   switch (outcome.kind) {
     case "value":
       break;
@@ -156,7 +186,7 @@ async function evaluateConfig(
   const value = decode(outcome.value);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigLoadError(
-      `${file}: the default export must be an object (or a function returning one), got ${Array.isArray(value) ? "an array" : typeof value}`,
+      `${file}: the default export must be an object (or a function returning one), got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
     );
   }
   relocateTodos(value, toSource);

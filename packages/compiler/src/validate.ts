@@ -2,7 +2,7 @@
  * Validate stage: the zod schema checks the loaded value and resolves it. Every issue is kept,
  * with its path; `todo()`-able fields report the real field's error, not "invalid union".
  */
-import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
+import { configSchema, TODO_REASON_PREFIX, type ResolvedConfig } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { z } from "zod";
 
@@ -30,10 +30,21 @@ function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Confi
   if (issue.code === "invalid_union") {
     // Fields that accept todo() are unions of the field and the marker: report the field's branch.
     const isTodoBranch = (branch: readonly z.core.$ZodIssue[]) => branch.some((i) => i.code === "custom" && i.message.includes("todo("));
+    // A todo() marker whose reason is missing: that branch is the one the user meant.
+    const badReason = issue.errors.find((branch) => branch.some((i) => i.code === "custom" && i.message.startsWith(`${TODO_REASON_PREFIX} needs a reason`)));
+    if (badReason) return badReason.flatMap((i) => flatten(i, path));
     if (issue.errors.some(isTodoBranch)) {
       const chosen = issue.errors.find((branch) => !isTodoBranch(branch));
       if (chosen && chosen.length > 0) return chosen.flatMap((i) => flatten(i, path));
     }
+  }
+  if (issue.code === "invalid_key") {
+    // zod says only "Invalid key in record": say which key broke which rule. An empty key has no
+    // place of its own in the source, so it is reported at the record.
+    const key = String(path.at(-1) ?? "");
+    const rules = [...new Set(issue.issues.map((i) => i.message))].join("; ");
+    if (key === "") return [{ path: path.slice(0, -1), message: `an empty key is not allowed: ${rules}` }];
+    return [{ path, message: rules.includes(`"${key}"`) ? rules : `"${key}": ${rules}` }];
   }
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({ path, key, message: issue.keys.length === 1 ? issue.message : messageFor(issue.message, key) }));

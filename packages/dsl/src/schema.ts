@@ -13,8 +13,17 @@ import { isTodo, type Todo } from "./todo.js";
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
+/** Every todo-reason message starts so; the validate stage reports that branch of a union. */
+export const TODO_REASON_PREFIX = "todo()";
+
 const todoSchema = z
   .custom<Todo>(isTodo, { error: 'expected a value or todo("reason")' })
+  // The reason becomes a variable's description and a line of the docs: a marker without one
+  // (todo(), todo(42), or a hand-made marker) is the user's mistake, reported at the field.
+  .refine((t) => typeof t.reason === "string" && t.reason.trim() !== "", {
+    error: (issue) => `${TODO_REASON_PREFIX} needs a reason, got ${describe((issue.input as { reason?: unknown }).reason)}: say why the value is open and who decides, e.g. todo("alarm e-mails not decided; owner: platform-engineering")`,
+    params: { todoReason: true },
+  })
   .meta({ id: "Todo", description: 'A value not decided yet: todo("reason").' });
 
 /** A field that may be left undecided with `todo()` (plan section 13 lists which). */
@@ -52,6 +61,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: 
 
 function describe(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "nothing";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return typeof value === "string" ? `"${value}"` : typeof value;
@@ -68,6 +78,25 @@ const domainName = z
 const cidrBlock = z.string().refine(isCidr, "must be an IPv4 CIDR block from /16 to /24 such as 10.10.0.0/16");
 
 const email = z.email({ error: (issue) => (typeof issue.input === "string" ? `"${issue.input}" is not an email address` : `expected an email address, got ${describe(issue.input)}`) });
+
+/**
+ * `OWNER/REPO` as GitHub allows them: the owner 1-39 letters, digits and single inner hyphens; the
+ * repository up to 100 letters, digits, `.`, `_`, `-`, but not `.` or `..` (they would make the
+ * OIDC subject and the pipeline name another path).
+ */
+const githubRepository = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}\/[A-Za-z0-9._-]{1,100}$/, "must be OWNER/REPO, e.g. dbash/caja")
+  .refine((r) => !/\/\.{1,2}$/.test(r) && !r.endsWith(".git"), 'must be OWNER/REPO: the repository may not be "." or ".." or end in .git');
+
+/** A branch name git accepts (`git check-ref-format --branch`), in the characters caja allows. */
+const branchName = z
+  .string()
+  .regex(/^[A-Za-z0-9._/-]{1,255}$/, "must be a branch name: letters, digits, . _ / -")
+  .refine(
+    (b) => !/(^|\/)\.|\.\.|\/\/|^\/|\/$|\.lock(\/|$)|\.$|^-/.test(b),
+    "is not a branch name git accepts: no part may start with . or end in .lock, no .. or //, and it may not start with - or /, or end with / or .",
+  );
 
 const resourceName = (what: string) =>
   z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, `${what} must be lowercase letters, digits and "-", starting with a letter`);
@@ -241,9 +270,18 @@ const environmentSchema = environmentSettingsSchema
   })
   .meta({ description: "One environment: its tier and any setting that differs from the tier's defaults." });
 
+/**
+ * Names an environment cannot take: each is already an entry of `out/` (`out/global/`, the
+ * reviewer docs in `out/docs/`), so an environment of that name would write its roots among them.
+ */
+export const RESERVED_ENV_NAMES: readonly string[] = ["global", "docs"];
+
 const envNameSchema = z
   .string()
-  .regex(/^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/, "environment names are lowercase letters, digits and \"-\", 1-24 characters, starting with a letter");
+  .regex(/^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/, "environment names are lowercase letters, digits and \"-\", 1-24 characters, starting with a letter")
+  .refine((name) => !RESERVED_ENV_NAMES.includes(name), {
+    error: (issue) => `"${String(issue.input)}" is reserved: out/${String(issue.input)}/ already holds ${issue.input === "global" ? "the account-wide roots" : "the reviewer docs"}. Name the environment otherwise`,
+  });
 
 // ---------------------------------------------------------------------------------------------
 // The whole config
@@ -251,6 +289,10 @@ const envNameSchema = z
 const configInputSchema = strict({
   project: resourceName("project")
     .max(24)
+    // The state bucket and the static site's bucket are named `{project}-...` by default.
+    .refine((p) => bucketNameProblem(p, "prefix") === undefined, {
+      error: (issue) => `S3 bucket names caja derives from it would start with "${String(issue.input)}": ${bucketNameProblem(String(issue.input), "prefix")}`,
+    })
     .meta({ description: "Project name: the first part of every resource name and the `Project` tag.", examples: ["caja"] }),
   region: oneOf(AWS_REGIONS, "an AWS region").default("us-east-1").meta({ description: "AWS region of every environment." }),
   accountId: z
@@ -277,11 +319,13 @@ const configInputSchema = strict({
     ManagedBy: z.string().min(1).max(256).default("terraform").meta({ description: "What manages the resources." }),
   })
     .catchall(z.string().max(256))
+    .superRefine(checkTags)
     .meta({ description: "The global tag set. `Project` and `Environment` are added by caja; extra keys are passed through." }),
   state: strict({
     bucket: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, -)")
+      .refine((b) => bucketNameProblem(b, "bucket") === undefined, { error: (issue) => bucketNameProblem(String(issue.input), "bucket") })
       .optional()
       .meta({ description: "S3 bucket holding every root's state. Defaults to `{project}-terraform-state`.", examples: ["caja-terraform-state"] }),
     lockTable: z
@@ -318,11 +362,11 @@ const configInputSchema = strict({
       .meta({ description: "An existing hosted zone to adopt (phase 0 writes an `import` block) instead of creating one." }),
   }).meta({ description: "Domain and DNS (plan section 2)." }),
   github: strict({
-    repository: orTodo(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "must be OWNER/REPO")).meta({
+    repository: orTodo(githubRepository).meta({
       description: "GitHub repository allowed to assume the deployer roles through OIDC.",
       examples: ["dbash/caja"],
     }),
-    mainBranch: z.string().regex(/^[A-Za-z0-9._/-]+$/, "must be a branch name").default("main").meta({
+    mainBranch: branchName.default("main").meta({
       description: "Branch whose pushes apply the first environment.",
     }),
   }).meta({ description: "GitHub repository for OIDC deployer roles and the pipeline." }),
@@ -502,7 +546,58 @@ function crossChecks(raw: RawConfig): Issue[] {
   for (const key of tagKeys) {
     if (key.length > 128 || key.startsWith("aws:")) issues.push({ path: ["tags", key], message: "tag keys are at most 128 characters and must not start with aws:" });
   }
+  // The project's own prefix is checked at `project`; a pattern that starts otherwise puts an
+  // environment name or literal text at the head of the bucket names caja derives.
+  if (!raw.naming.pattern.startsWith("{project}")) {
+    for (const name of names) {
+      const head = raw.naming.pattern.replaceAll("{project}", raw.project).replaceAll("{env}", name).split("{component}")[0]!;
+      const problem = bucketNameProblem(head, "prefix");
+      if (problem) {
+        issues.push({ path: raw.naming.pattern.startsWith("{env}") ? ["environments", name] : ["naming", "pattern"], message: `S3 bucket names caja derives from it would start with "${head}": ${problem}` });
+        if (!raw.naming.pattern.startsWith("{env}")) break;
+      }
+    }
+  }
   return issues;
+}
+
+/** Characters and count of the global tag set, as AWS checks them on every resource. */
+function checkTags(tags: Record<string, string>, ctx: z.RefinementCtx<Record<string, string>>): void {
+  const keys = Object.keys(tags);
+  for (const key of keys) {
+    if (!TAG_TEXT.test(key)) ctx.addIssue({ code: "custom", path: [key], message: `tag key ${JSON.stringify(key)} ${TAG_TEXT_RULE}` });
+    else if (!TAG_TEXT.test(tags[key]!)) ctx.addIssue({ code: "custom", path: [key], message: `tag value ${JSON.stringify(tags[key])} ${TAG_TEXT_RULE}` });
+  }
+  const count = keys.filter((k) => k !== "Project" && k !== "Environment").length;
+  if (count > MAX_CONFIG_TAGS) {
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message: `${count} tags: AWS allows ${MAX_RESOURCE_TAGS} on a resource, its provider default_tags included, and caja adds Project and Environment to every resource and up to ${CAJA_RESOURCE_TAGS} of its own (Name, Tier), so at most ${MAX_CONFIG_TAGS} fit here`,
+    });
+  }
+}
+
+/** Characters AWS accepts in tag keys and values (the common rule of the tagging APIs). */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_TEXT_RULE = "has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed";
+/** AWS's limit of tags on one resource, provider `default_tags` included. */
+const MAX_RESOURCE_TAGS = 50;
+/** Tags a module adds to some resources beside the default tags (`Name`, `Tier`). */
+const CAJA_RESOURCE_TAGS = 2;
+const MAX_CONFIG_TAGS = MAX_RESOURCE_TAGS - 2 - CAJA_RESOURCE_TAGS;
+
+/**
+ * Why S3 refuses a bucket name it otherwise allows: prefixes and suffixes it reserves
+ * (internationalised domain names, access point aliases, directory and table buckets).
+ * `kind: "prefix"` checks only the head of a longer name.
+ */
+export function bucketNameProblem(name: string, kind: "bucket" | "prefix"): string | undefined {
+  const prefix = ["xn--", "sthree-", "amzn-s3-demo-"].find((p) => name.startsWith(p));
+  if (prefix) return `S3 reserves bucket names that start with "${prefix}"`;
+  if (kind === "prefix") return undefined;
+  const suffix = ["-s3alias", "--ol-s3", "--x-s3", "--table-s3", ".mrap"].find((p) => name.endsWith(p));
+  return suffix ? `S3 reserves bucket names that end with "${suffix}"` : undefined;
 }
 
 function tierOf(name: string, tier: Tier | undefined): Tier {
@@ -543,6 +638,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
   };
   const globalTags = { Project: raw.project, ...raw.tags };
   const octets = cidrOctets(names);
+  const unranged = new Set<string>();
 
   const environments: Record<string, ResolvedEnvironment> = {};
   names.forEach((name, index) => {
@@ -553,7 +649,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
     const d = TIER_DEFAULTS[tier];
     const s = merge<Required<{ [K in keyof Settings]-?: NonNullable<Settings[K]> }>>(
       {
-        network: { ...d.network, cidr: `10.${octets.get(name)}.0.0/16` },
+        network: { ...d.network, ...(octets.has(name) ? { cidr: `10.${octets.get(name)}.0.0/16` } : {}) },
         service: { ...d.service, imageTag: `${name}-initial` },
         db: d.db,
         alb: d.alb,
@@ -566,6 +662,15 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
       const explicit = own as Record<string, Record<string, unknown> | undefined>;
       return explicit[rest[0] as string]?.[rest[1] as string] !== undefined ? ["environments", name, ...rest] : ["environments", name];
     };
+    if (s.network.cidr === undefined) {
+      unranged.add(name);
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments", name],
+        message: `no default VPC range is left for "${name}": caja gives an environment without network.cidr one of ${AUTO_CIDR_OCTETS} /16 ranges (10.100.0.0/16 to 10.254.0.0/16), and ${names.length} environments were given. Set environments.${name}.network.cidr`,
+      });
+      s.network.cidr = "10.0.0.0/16";
+    }
     const svc = s.service;
     const scaling = svc.autoscaling as ResolvedEnvironment["service"]["autoscaling"];
     if (scaling.min > scaling.max) ctx.addIssue({ code: "custom", path: path("service", "autoscaling"), message: `autoscaling min (${scaling.min}) is above max (${scaling.max})` });
@@ -596,7 +701,7 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
     };
   });
 
-  checkCidrs(environments, raw, ctx);
+  checkCidrs(environments, raw, ctx, unranged);
 
   const listed = [primaryName, ...subdomainEnvs.filter((n) => n !== primaryName)].filter((n): n is string => n !== undefined);
   return {
@@ -628,6 +733,15 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
   };
 }
 
+/** How many environments can get a default VPC range (second octets 100 to 254). */
+const AUTO_CIDR_OCTETS = 155;
+
+/**
+ * The second octet of each environment's default VPC range. Known names have their own; others
+ * hash into 100-254 and probe linearly in name order, so the result depends on the names only.
+ * Once those 155 ranges are taken, later names get none (the caller reports it): the probe is
+ * bounded by the pool, never an endless search.
+ */
 function cidrOctets(names: readonly string[]): Map<string, number> {
   const taken = new Set<number>();
   const out = new Map<string, number>();
@@ -638,19 +752,21 @@ function cidrOctets(names: readonly string[]): Map<string, number> {
       taken.add(known);
     }
   }
-  // Others hash into 100-254 and probe linearly in name order, so the result depends on the names only.
+  let pooled = 0;
   for (const name of [...names].filter((n) => !out.has(n)).sort()) {
-    let octet = 100 + (fnv1a(name) % 155);
+    if (pooled === AUTO_CIDR_OCTETS) break;
+    let octet = 100 + (fnv1a(name) % AUTO_CIDR_OCTETS);
     while (taken.has(octet)) octet = octet === 254 ? 100 : octet + 1;
-    if (taken.size >= 155 + Object.keys(KNOWN_CIDR_OCTETS).length) octet = 0;
     out.set(name, octet);
     taken.add(octet);
+    pooled++;
   }
   return out;
 }
 
-function checkCidrs(envs: Record<string, ResolvedEnvironment>, raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): void {
-  const list = Object.values(envs);
+/** Each environment's first overlap with an earlier one; `unranged` ones were reported already. */
+function checkCidrs(envs: Record<string, ResolvedEnvironment>, raw: RawConfig, ctx: z.RefinementCtx<RawConfig>, unranged: ReadonlySet<string>): void {
+  const list = Object.values(envs).filter((e) => !unranged.has(e.name));
   for (let i = 0; i < list.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = list[i]!;
@@ -662,6 +778,7 @@ function checkCidrs(envs: Record<string, ResolvedEnvironment>, raw: RawConfig, c
           path: explicit ? ["environments", a.name, "network", "cidr"] : ["environments", a.name],
           message: `VPC CIDR ${a.network.cidr} overlaps ${b.name}'s ${b.network.cidr}; give each environment its own range`,
         });
+        break;
       }
     }
   }

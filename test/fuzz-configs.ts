@@ -100,7 +100,8 @@ export function validConfig({ maxEnvs = 3 }: { maxEnvs?: number } = {}): fc.Arbi
       namespace: fc.option(label(12), { nil: undefined }),
       envSubdomains: fc.boolean(),
       repository: fc.oneof(fc.constant("dbash/caja"), fc.stringMatching(/^[a-z](?:-?[a-z0-9]){0,10}\/[a-z][a-z0-9._-]{0,10}$/).filter((r) => !r.endsWith(".git")), fc.constant(null)),
-      emails: fc.array(email, { minLength: 0, maxLength: 3 }),
+      // At least one: alarms that notify nobody block a prod-tier environment (alarm-topic-subscribed).
+      emails: fc.array(email, { minLength: 1, maxLength: 3 }),
       locking: fc.constantFrom("dynamodb", "s3"),
       bootstrapped: fc.boolean(),
     })

@@ -160,6 +160,7 @@ describe("every rule fires on a config that breaks it, at the field that caused 
       },
       prod: {
         db: { deletionProtection: false, multiAz: false },
+        alarms: { emails: [] },
         alb: { deletionProtection: false },
         extend: overrides("observability", {
           "aws_kms_key.alarms": { enable_key_rotation: false, policy: json({ Version: "2012-10-17", Statement: [{ Sid: "Open", Effect: "Allow", Principal: "*", Action: "kms:*", Resource: "*" }] }) },
@@ -232,6 +233,7 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     ["iam-oidc-subject", "global/05-iam-oidc", "aws_iam_role.deployer_staging", 'extend.iam-oidc.overrides["aws_iam_role.deployer_staging"].assume_role_policy'],
     ["log-group-retention", "staging/40-platform", "aws_cloudwatch_log_group.app", staging("platform", "aws_cloudwatch_log_group.app", "retention_in_days")],
     ["alarm-actions-enabled", "prod/80-observability", "aws_cloudwatch_metric_alarm.ecs_cpu", 'environments.prod.extend.observability.overrides["aws_cloudwatch_metric_alarm.ecs_cpu"].actions_enabled'],
+    ["alarm-topic-subscribed", "prod/80-observability", "aws_sns_topic.alarms", "environments.prod.alarms.emails"],
     ["sns-encrypted-cmk", "staging/80-observability", "aws_sns_topic.alarms", staging("observability", "aws_sns_topic.alarms", "kms_master_key_id")],
     ["sns-alarm-key-usable", "prod/80-observability", "aws_sns_topic.alarms", 'environments.prod.extend.observability.overrides["aws_kms_key.alarms"].policy'],
     ["kms-key-rotation", "prod/80-observability", "aws_kms_key.alarms", 'environments.prod.extend.observability.overrides["aws_kms_key.alarms"].enable_key_rotation'],
@@ -250,7 +252,8 @@ describe("every rule fires on a config that breaks it, at the field that caused 
   it.each(EXPECTED)("%s on %s %s, at %s", (rule, root, address, path) => {
     const hits = all.filter((f) => f.ruleId === rule && f.root === root && f.address === address);
     expect(hits.map((f) => f.configPath), `findings of ${rule}: ${all.filter((f) => f.ruleId === rule).map(summary).join("; ")}`).toContain(path);
-    const expectedSeverity = RULES.find((r) => r.id === rule)!.severity;
+    const defined = RULES.find((r) => r.id === rule)!;
+    const expectedSeverity = root.startsWith("prod/") && defined.prodSeverity ? defined.prodSeverity : defined.severity;
     for (const f of hits) expect(f.severity).toBe(expectedSeverity);
   });
 

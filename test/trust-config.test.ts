@@ -28,7 +28,7 @@ ${top}  environments: ${environments},
 
 function caja(cwd: string, ...args: string[]) {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [CAJA_BIN, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CAJA_BIN, ...args], { cwd, encoding: "utf8", timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
 }
 
@@ -107,9 +107,13 @@ describe("environments beyond the default VPC ranges", () => {
     const cidrs = Object.values(fits.config.environments).map((e) => e.network.cidr);
     expect(new Set(cidrs).size).toBe(155);
 
-    const explicit = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`own${i}`, { network: { cidr: `172.16.${i}.0/24` } }]));
-    const mixed = validateConfig({ ...baseConfig(), environments: { ...many, ...explicit } });
-    expect(mixed.ok ? [] : mixed.issues).toEqual([]);
+    // Through the CLI, with a time limit: before the fix this loop never ended.
+    const explicit = Array.from({ length: 100 }, (_, i) => `    own${i}: { network: { cidr: "172.16.${i}.0/24" } },`);
+    const dir = repoTempDir("trust-config-many-");
+    writeFileSync(join(dir, "caja.config.ts"), configSource({ environments: `{\n${Object.keys(many).map((n) => `    ${n}: {},`).join("\n")}\n${explicit.join("\n")}\n  }` }));
+    const r = caja(dir, "graph", "--format", "json");
+    expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
+    expect(JSON.parse(r.stdout).nodes.filter((n: { id: string }) => n.id.endsWith("/20-network"))).toHaveLength(255);
   });
 });
 
@@ -213,6 +217,29 @@ describe("values AWS or GitHub would reject at apply", () => {
       const result = validateConfig({ ...baseConfig(), github: { repository, mainBranch } });
       expect(result.ok ? [] : result.issues, `${repository} ${mainBranch}`).toEqual([]);
     }
+  });
+});
+
+describe("alarms that notify nobody", () => {
+  it("an empty e-mail list is a warning at the field in dev and staging, listed in the security report", () => {
+    const dir = repoTempDir("trust-config-alarms-");
+    const source = configSource({ environments: "{ dev: { alarms: { emails: [] } }, prod: {} }" });
+    writeFileSync(join(dir, "caja.config.ts"), source);
+    const r = caja(dir, "compile");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: environments.dev.alarms.emails  [alarm-topic-subscribed] dev/80-observability aws_sns_topic.alarms: 5 alarms publish to this topic and no one is subscribed: they would notify nobody.");
+    expect(r.stderr).not.toContain("prod/80-observability");
+    const report = readFileSync(join(dir, "out/docs/security.md"), "utf8");
+    const row = report.split("\n").find((line) => line.includes("alarm-topic-subscribed"));
+    expect(row).toContain("environments.dev.alarms.emails");
+    expect(row).toContain("no one is subscribed");
+  });
+
+  it("an empty e-mail list is an error at the field in a prod-tier environment", () => {
+    const source = configSource({ environments: "{ dev: {}, prod: { alarms: { emails: [] } } }" });
+    const r = refused(source);
+    expect(r.stderr).toContain(`caja.config.ts:${at(source, "emails: []")}  environments.prod.alarms.emails  [alarm-topic-subscribed]`);
+    expect(r.stderr).toContain("no one is subscribed: they would notify nobody");
   });
 });
 

@@ -10,7 +10,7 @@ import type { EmittedFile } from "./emit.js";
 import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
 import { fingerprint, remember, reusable, type CompileSummary } from "./incremental.js";
 import { DEFAULT_CONFIG_FILES, findConfigFile, loadConfig, type LoadedConfig } from "./load.js";
-import { describeFinding } from "./policy/finding.js";
+import { describeWarning } from "./policy/finding.js";
 import { parsePath } from "./policy/paths.js";
 import { posixRelative, shownFrom } from "./relpath.js";
 import type { BackendMode } from "./plan.js";
@@ -80,7 +80,7 @@ export async function compileOrReuse(options: CompileOptions = {}): Promise<Comp
     roots: result.plan.roots.length,
     resources: result.resources,
     todos: result.todos,
-    warnings: (result.policy?.warnings ?? []).map(describeFinding),
+    warnings: (result.policy?.warnings ?? []).map(describeWarning),
   };
   if (key) remember(loaded.configFile, outDir, key, [...result.files.map((f) => f.path), ...(result.workflow ? [posixRelative(outDir, result.workflow.path)] : [])], summary);
   return { ...summary, outDir, ...(result.write ? { write: result.write } : {}) };

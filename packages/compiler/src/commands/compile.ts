@@ -1,7 +1,7 @@
 /** `caja compile`: config → out/. */
 import { join, relative } from "node:path";
 import { compile, compileOrReuse, type CompileOptions, type CompileResult, type CompileSummary } from "../compile.js";
-import { describeFinding } from "../policy/finding.js";
+import { describeWarning } from "../policy/finding.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
 export const usage = "caja compile [--config FILE] [--out DIR] [--env NAME]... [--backend s3|local] [--check]";
@@ -38,7 +38,7 @@ function reportFindings(result: Pick<CompileSummary, "todos" | "warnings">, io: 
 }
 
 function reportCheck(result: CompileResult, ms: number, io: Io): number {
-  reportFindings({ todos: result.todos, warnings: (result.policy?.warnings ?? []).map(describeFinding) }, io);
+  reportFindings({ todos: result.todos, warnings: (result.policy?.warnings ?? []).map(describeWarning) }, io);
   const out = relative(io.cwd, result.outDir) || ".";
   const stale = result.stale ?? [];
   if (stale.length > 0) {

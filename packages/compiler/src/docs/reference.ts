@@ -197,7 +197,11 @@ function projectDefaults(config: ResolvedConfig): ProjectDefaults {
   // jitless: a handful of parses never repay zod's compiled fast path (see validate.ts).
   const byName = configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, {}]))), { jitless: true });
   const sameTiers = byName.success && names.every((n) => byName.data.environments[n]!.tier === config.environments[n]!.tier);
-  const withTiers = sameTiers ? byName : configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, { tier: config.environments[n]!.tier }]))), { jitless: true });
+  let withTiers = sameTiers ? byName : configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, { tier: config.environments[n]!.tier }]))), { jitless: true });
+  // More environments than default VPC ranges: those beyond name their own, so give each its own.
+  if (!withTiers.success) {
+    withTiers = configSchema.safeParse(bare(Object.fromEntries(names.map((n) => [n, { tier: config.environments[n]!.tier, network: { cidr: config.environments[n]!.network.cidr } }]))), { jitless: true });
+  }
   if (!withTiers.success) throw new Error(`internal: the default config of this project does not resolve: ${withTiers.error.message}`);
   const resolved = withTiers.data;
   return {

@@ -69,7 +69,7 @@ export function checkPolicies(plan: Plan, config: ResolvedConfig, options: Polic
           title: rule.title,
           checkov: rule.checkov,
           trivy: rule.trivy,
-          severity: rule.severity,
+          severity: env?.tier === "prod" && rule.prodSeverity ? rule.prodSeverity : rule.severity,
           root: resource.root.id,
           address: resource.address,
           configPath: formatPath(configPathOf(rule, resource, v, config, options.input)),

@@ -29,3 +29,11 @@ export interface Finding {
 export function describeFinding(f: Finding): string {
   return redactSecrets(`[${f.ruleId}] ${f.root ? `${f.root} ` : ""}${f.address}: ${f.message}. Fix: ${f.fix}`);
 }
+
+/**
+ * A warning as the compile prints it: the config field first, like a config error's line (without
+ * its file:line, which would need the TypeScript compiler on every compile).
+ */
+export function describeWarning(f: Finding): string {
+  return f.configPath && f.configPath !== f.address ? `${f.configPath}  ${describeFinding(f)}` : describeFinding(f);
+}

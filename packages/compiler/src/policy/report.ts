@@ -16,7 +16,7 @@ export const POLICY_REPORT_FILE = "docs/security.md";
 export function rulesSection(rules: readonly Rule[] = RULES): string {
   const ids = (list: readonly string[]) => (list.length > 0 ? list.map((id) => `\`${id}\``).join(", ") : "–");
   const rows = rules.map(
-    (r) => `| \`${r.id}\` | ${escape(r.title)} | ${r.severity} | ${ids(r.checkov)} | ${ids(r.trivy)} | ${r.types.map((t) => (t === "*" ? "every resource" : `\`${t}\``)).join(", ")} |`,
+    (r) => `| \`${r.id}\` | ${escape(r.title)} | ${r.severity}${r.prodSeverity ? `; ${r.prodSeverity} in prod` : ""} | ${ids(r.checkov)} | ${ids(r.trivy)} | ${r.types.map((t) => (t === "*" ? "every resource" : `\`${t}\``)).join(", ")} |`,
   );
   const blocking = rules.filter((r) => r.severity === "block").length;
   return [
@@ -80,8 +80,8 @@ export function policyReport(result: PolicyResult): string {
     "",
   ];
   if (result.warnings.length > 0) {
-    lines.push("## Warnings", "", "| Rule | Root | Resource | Finding | Fix |", "|---|---|---|---|---|");
-    for (const f of result.warnings) lines.push(`| \`${f.ruleId}\` | ${code(f.root)} | ${code(f.address)} | ${escape(f.message)} | ${escape(f.fix)} |`);
+    lines.push("## Warnings", "", "| Rule | Root | Resource | Config field | Finding | Fix |", "|---|---|---|---|---|---|");
+    for (const f of result.warnings) lines.push(`| \`${f.ruleId}\` | ${code(f.root)} | ${code(f.address)} | ${code(f.configPath)} | ${escape(f.message)} | ${escape(f.fix)} |`);
     lines.push("");
   }
   if (result.suppressed.length > 0) {

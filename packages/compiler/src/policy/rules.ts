@@ -43,6 +43,8 @@ export interface Rule {
   readonly types: readonly string[];
   /** Only in environments of tier prod. */
   readonly prodOnly?: boolean;
+  /** The severity in environments of tier prod, when it is stricter there. */
+  readonly prodSeverity?: Severity;
   /** The environment setting that controls it, relative to `environments.<env>` (e.g. `db.deletionProtection`). */
   readonly setting?: string;
   readonly fix: string;
@@ -687,6 +689,18 @@ export const RULES: readonly Rule[] = [
     check: (r) => {
       if (r.body.actions_enabled === false) return violation("actions_enabled", "actions_enabled is false: the alarm changes state silently");
       return asList(r.body.alarm_actions).length === 0 ? violation("alarm_actions", "the alarm has no alarm_actions") : undefined;
+    },
+  },
+  {
+    id: "alarm-topic-subscribed",
+    title: "Alarm topics have a subscriber",
+    severity: "warn", prodSeverity: "block", checkov: [], trivy: [], types: ["aws_sns_topic"], setting: "alarms.emails",
+    fix: "List who is paged under alarms.emails (or leave it todo() until it is decided, so terraform plan asks for the addresses).",
+    check: (r, { view }) => {
+      const publishes = (v: unknown) => view.resolve(r.root, v) === r;
+      const alarms = view.inRoot(r.root, "aws_cloudwatch_metric_alarm").filter((a) => [...asList(a.body.alarm_actions), ...asList(a.body.ok_actions)].some(publishes));
+      if (alarms.length === 0 || view.inRoot(r.root, "aws_sns_topic_subscription").some((sub) => publishes(sub.body.topic_arn))) return undefined;
+      return `${alarms.length} alarm${alarms.length === 1 ? "" : "s"} publish to this topic and no one is subscribed: they would notify nobody`;
     },
   },
   {

@@ -124,7 +124,7 @@ function ruleDescriptor(rule: Rule): Record<string, unknown> {
     id: rule.id,
     name: rule.id.replace(/(?:^|-)([a-z0-9])/g, (_m, c: string) => c.toUpperCase()),
     shortDescription: { text: rule.title },
-    fullDescription: { text: `${rule.title}.${maps.length > 0 ? ` Corresponds to ${maps.join(", ")}.` : ""}${rule.prodOnly ? " Checked in environments of tier prod." : ""}` },
+    fullDescription: { text: `${rule.title}.${maps.length > 0 ? ` Corresponds to ${maps.join(", ")}.` : ""}${rule.prodOnly ? " Checked in environments of tier prod." : ""}${rule.prodSeverity === "block" ? " Blocking in environments of tier prod." : ""}` },
     help: { text: rule.fix, markdown: `${rule.fix}\n\nSuppress a finding that is intended in \`caja.config.ts\`: \`policy: { suppressions: [{ rule: "${rule.id}", resource: "<address>", reason: "..." }] }\`.` },
     defaultConfiguration: { level: rule.severity === "block" ? "error" : "warning" },
     properties: {

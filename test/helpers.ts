@@ -1,5 +1,5 @@
 /** Shared test fixtures: a valid config, the pure pipeline, and readers for emitted JSON. */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,16 +77,29 @@ export function repoTempDir(prefix: string): string {
   return mkdtempSync(join(root, prefix));
 }
 
-/** Every file under `dir` with its mode and bytes, to show a refused command changed nothing. */
+/**
+ * Every entry under `dir`, to show a refused command changed nothing: files with their mode and
+ * bytes, links recorded as links (never followed).
+ */
 export function fileTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${statSync(p).mode.toString(8)} ${readFileSync(p, "base64")}`;
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const s = lstatSync(p);
+      if (s.isSymbolicLink()) out[relative(dir, p)] = `-> ${readlinkSync(p)}`;
+      else if (s.isDirectory()) walk(p);
+      else out[relative(dir, p)] = `${(s.mode & 0o777).toString(8)} ${readFileSync(p, "utf8")}`;
     }
   };
   if (existsSync(dir)) walk(dir);
   return out;
+}
+
+/** `line:col` (1-based) where `needle` first stands in `text`, as caja prints a location. */
+export function lineColOf(text: string, needle: string): string {
+  const index = text.indexOf(needle);
+  if (index < 0) throw new Error(`${needle} is not in the text`);
+  const before = text.slice(0, index).split("\n");
+  return `${before.length}:${before.at(-1)!.length + 1}`;
 }

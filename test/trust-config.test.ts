@@ -4,11 +4,11 @@
  * promises, and a refused compile leaves `out/` and the folder beside it exactly as they were.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../packages/compiler/src/validate.js";
-import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, repoTempDir } from "./helpers.js";
+import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, fileTree, lineColOf, repoTempDir } from "./helpers.js";
 
 /** A config as a user writes it; `environments` and extra fields are spliced in as source text. */
 function configSource({ environments = "{ dev: {}, prod: {} }", top = "", github = '{ repository: "dbash/caja" }', tags = '{ Owner: "platform-engineering", Confidentiality: "internal", CostCenter: "events-eng" }', emails = '["oncall@dbash.dev"]', before = "" } = {}): string {
@@ -32,28 +32,6 @@ function caja(cwd: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
 }
 
-/** `line:col` (1-based) where `needle` first stands in `text`. */
-function at(text: string, needle: string): string {
-  const index = text.indexOf(needle);
-  if (index < 0) throw new Error(`${needle} not in the config`);
-  const before = text.slice(0, index).split("\n");
-  return `${before.length}:${before.at(-1)!.length + 1}`;
-}
-
-/** Every file under `dir` with its bytes and mode, for before/after comparison. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${statSync(p).mode.toString(8)} ${readFileSync(p, "base64")}`;
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out;
-}
-
 /** The output of a good compile, copied into every refused project as its existing `out/`. */
 let previousOut: string;
 
@@ -75,12 +53,12 @@ function refused(source: string, args: string[] = ["compile"]) {
   cpSync(previousOut, join(dir, "out"), { recursive: true });
   mkdirSync(join(dir, "beside"));
   writeFileSync(join(dir, "beside", "notes.txt"), "kept\n");
-  const before = { out: tree(join(dir, "out")), beside: tree(join(dir, "beside")) };
+  const before = { out: fileTree(join(dir, "out")), beside: fileTree(join(dir, "beside")) };
   const r = caja(dir, ...args);
   expect(r.code, r.stdout + r.stderr).toBe(1);
   expect(r.stderr).not.toMatch(/internal error|\n\s+at .+:\d+:\d+\)?\n/);
-  expect(tree(join(dir, "out"))).toEqual(before.out);
-  expect(tree(join(dir, "beside"))).toEqual(before.beside);
+  expect(fileTree(join(dir, "out"))).toEqual(before.out);
+  expect(fileTree(join(dir, "beside"))).toEqual(before.beside);
   return { ...r, lines: r.stderr.trim().split("\n") };
 }
 
@@ -95,7 +73,7 @@ describe("environments beyond the default VPC ranges", () => {
     const first = exhausted[0]!;
     const name = /environments\.(env\d+)/.exec(first)![1]!;
     expect(first).toBe(
-      `caja.config.ts:${at(source, `${name}: {}`)}  environments.${name}  no default VPC range is left for "${name}": caja gives an environment without network.cidr one of 155 /16 ranges (10.100.0.0/16 to 10.254.0.0/16), and 300 environments were given. Set environments.${name}.network.cidr`,
+      `caja.config.ts:${lineColOf(source, `${name}: {}`)}  environments.${name}  no default VPC range is left for "${name}": caja gives an environment without network.cidr one of 155 /16 ranges (10.100.0.0/16 to 10.254.0.0/16), and 300 environments were given. Set environments.${name}.network.cidr`,
     );
   });
 
@@ -127,7 +105,7 @@ describe("todo() without a reason", () => {
       const source = configSource({ github: `{ repository: ${call} }` });
       const r = refused(source);
       expect(r.lines).toEqual([
-        `caja.config.ts:${at(source, "repository:")}  github.repository  todo() needs a reason, got ${got}: say why the value is open and who decides, e.g. todo("alarm e-mails not decided; owner: platform-engineering")`,
+        `caja.config.ts:${lineColOf(source, "repository:")}  github.repository  todo() needs a reason, got ${got}: say why the value is open and who decides, e.g. todo("alarm e-mails not decided; owner: platform-engineering")`,
         "caja: 1 problem in the config; nothing was written.",
       ]);
     });
@@ -164,7 +142,7 @@ describe("environment names that collide with out/", () => {
       const source = configSource({ environments: `{ dev: {}, ${name}: {}, prod: {} }` });
       const r = refused(source);
       expect(r.lines).toEqual([
-        `caja.config.ts:${at(source, `${name}: {}`)}  environments.${name}  "${name}" is reserved: out/${name}/ already holds ${name === "global" ? "the account-wide roots" : "the reviewer docs"}. Name the environment otherwise`,
+        `caja.config.ts:${lineColOf(source, `${name}: {}`)}  environments.${name}  "${name}" is reserved: out/${name}/ already holds ${name === "global" ? "the account-wide roots" : "the reviewer docs"}. Name the environment otherwise`,
         "caja: 1 problem in the config; nothing was written.",
       ]);
     });
@@ -191,12 +169,12 @@ describe("values AWS or GitHub would reject at apply", () => {
     const r = refused(source);
     expect(r.lines).toEqual(
       expect.arrayContaining([
-        `caja.config.ts:${at(source, '"Bad#Key"')}  tags.Bad#Key  tag key "Bad#Key" has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed`,
-        `caja.config.ts:${at(source, "Note:")}  tags.Note  tag value "a<b>" has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed`,
-        `caja.config.ts:${at(source, "tags:")}  tags  66 tags: AWS allows 50 on a resource, its provider default_tags included, and caja adds Project and Environment to every resource and up to 2 of its own (Name, Tier), so at most 46 fit here`,
-        `caja.config.ts:${at(source, "repository:")}  github.repository  must be OWNER/REPO: the repository may not be "." or ".." or end in .git`,
-        `caja.config.ts:${at(source, "mainBranch:")}  github.mainBranch  is not a branch name git accepts: no part may start with . or end in .lock, no .. or //, and it may not start with - or /, or end with / or .`,
-        `caja.config.ts:${at(source, "bucket:")}  state.bucket  S3 reserves bucket names that end with "-s3alias"`,
+        `caja.config.ts:${lineColOf(source, '"Bad#Key"')}  tags.Bad#Key  tag key "Bad#Key" has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed`,
+        `caja.config.ts:${lineColOf(source, "Note:")}  tags.Note  tag value "a<b>" has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed`,
+        `caja.config.ts:${lineColOf(source, "tags:")}  tags  66 tags: AWS allows 50 on a resource, its provider default_tags included, and caja adds Project and Environment to every resource and up to 2 of its own (Name, Tier), so at most 46 fit here`,
+        `caja.config.ts:${lineColOf(source, "repository:")}  github.repository  must be OWNER/REPO: the repository may not be "." or ".." or end in .git`,
+        `caja.config.ts:${lineColOf(source, "mainBranch:")}  github.mainBranch  is not a branch name git accepts: no part may start with . or end in .lock, no .. or //, and it may not start with - or /, or end with / or .`,
+        `caja.config.ts:${lineColOf(source, "bucket:")}  state.bucket  S3 reserves bucket names that end with "-s3alias"`,
       ]),
     );
     expect(r.lines.at(-1)).toBe("caja: 6 problems in the config; nothing was written.");
@@ -205,7 +183,7 @@ describe("values AWS or GitHub would reject at apply", () => {
   it("refuses a project whose derived bucket names S3 reserves", () => {
     const source = configSource().replace('project: "caja"', 'project: "xn--caja"');
     const r = refused(source);
-    expect(r.lines).toContain(`caja.config.ts:${at(source, "project:")}  project  S3 bucket names caja derives from it would start with "xn--caja": S3 reserves bucket names that start with "xn--"`);
+    expect(r.lines).toContain(`caja.config.ts:${lineColOf(source, "project:")}  project  S3 bucket names caja derives from it would start with "xn--caja": S3 reserves bucket names that start with "xn--"`);
   });
 
   it("accepts the names and branches people really use", () => {
@@ -238,7 +216,7 @@ describe("alarms that notify nobody", () => {
   it("an empty e-mail list is an error at the field in a prod-tier environment", () => {
     const source = configSource({ environments: "{ dev: {}, prod: { alarms: { emails: [] } } }" });
     const r = refused(source);
-    expect(r.stderr).toContain(`caja.config.ts:${at(source, "emails: []")}  environments.prod.alarms.emails  [alarm-topic-subscribed]`);
+    expect(r.stderr).toContain(`caja.config.ts:${lineColOf(source, "emails: []")}  environments.prod.alarms.emails  [alarm-topic-subscribed]`);
     expect(r.stderr).toContain("no one is subscribed: they would notify nobody");
   });
 });
@@ -248,8 +226,8 @@ describe("messages that name the rule broken", () => {
     const source = configSource({ environments: '{\n    dev: {},\n    "Bad_Name": {},\n    "": {},\n  }' });
     const r = refused(source);
     const rule = 'environment names are lowercase letters, digits and "-", 1-24 characters, starting with a letter';
-    expect(r.lines).toContain(`caja.config.ts:${at(source, '"Bad_Name"')}  environments.Bad_Name  "Bad_Name": ${rule}`);
-    expect(r.lines).toContain(`caja.config.ts:${at(source, "environments:")}  environments  an empty key is not allowed: ${rule}`);
+    expect(r.lines).toContain(`caja.config.ts:${lineColOf(source, '"Bad_Name"')}  environments.Bad_Name  "Bad_Name": ${rule}`);
+    expect(r.lines).toContain(`caja.config.ts:${lineColOf(source, "environments:")}  environments  an empty key is not allowed: ${rule}`);
     expect(r.stderr).not.toContain("Invalid key in record");
   });
 
@@ -285,8 +263,8 @@ describe("paths in the output", () => {
     const r = caja(join(parent, "elsewhere"), "compile", "--config", "../project/caja.config.ts", "--out", "../project/out");
     expect(r.code, r.stderr).toBe(0);
 
-    const docs = tree(join(here, "out", "docs"));
-    expect(Object.values(docs).some((v) => Buffer.from(v.split(" ")[1]!, "base64").toString().includes("caja.config.ts:"))).toBe(true);
-    expect(tree(join(parent, "project", "out", "docs"))).toEqual(docs);
+    const docs = fileTree(join(here, "out", "docs"));
+    expect(Object.values(docs).some((v) => v.includes("caja.config.ts:"))).toBe(true);
+    expect(fileTree(join(parent, "project", "out", "docs"))).toEqual(docs);
   });
 });

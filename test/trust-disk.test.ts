@@ -7,11 +7,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { JOURNAL_DIR, LOCK_FILE, manifestFiles, writeOutput } from "../packages/compiler/src/write.js";
-import { baseConfig, CAJA_BIN, tempDir } from "./helpers.js";
+import { baseConfig, CAJA_BIN, fileTree, tempDir } from "./helpers.js";
 
 /**
  * A folder holding a project (`proj/`, with a plain caja.config.mjs that imports nothing, so it
@@ -39,22 +39,6 @@ function workspace(config: unknown = baseConfig()) {
   return { base, proj, victim, tmp, out: join(proj, "out"), configFile, setConfig, caja };
 }
 
-/** Every entry under `dir`, links recorded as links (never followed), files with their content and mode. */
-function tree(dir: string): Record<string, string> {
-  const entries: Record<string, string> = {};
-  const walk = (d: string, rel: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const s = lstatSync(p);
-      if (s.isSymbolicLink()) entries[`${rel}${name}`] = `-> ${readlinkSync(p)}`;
-      else if (s.isDirectory()) walk(p, `${rel}${name}/`);
-      else entries[`${rel}${name}`] = `${(s.mode & 0o777).toString(8)} ${readFileSync(p, "utf8")}`;
-    }
-  };
-  if (existsSync(dir)) walk(dir, "");
-  return entries;
-}
-
 /** A refusal as the user sees it: exit 1, the one message, no stack trace, nothing on stdout. */
 function expectRefused(run: { code: number | null; stdout: string; stderr: string }, message: string): void {
   expect(run.stderr).toBe(`caja: ${message}\n`);
@@ -74,18 +58,18 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     const w = workspace();
     expect(w.caja("compile").code).toBe(0);
     plantJournal(w.out, { write: [{ from: "../../../victim/credentials", to: "docs/leaked.txt" }], remove: ["../../victim/file.txt"] });
-    const before = { out: tree(w.out), victim: tree(w.victim) };
+    const before = { out: fileTree(w.out), victim: fileTree(w.victim) };
     for (const command of ["compile", "docs"]) {
       expectRefused(
         w.caja(command),
         'out/.caja-journal/journal.json: refused: entry "../../../victim/credentials" leaves out/; nothing was changed. Remove out/.caja-journal if you did not create it.',
       );
-      expect({ out: tree(w.out), victim: tree(w.victim) }).toEqual(before);
+      expect({ out: fileTree(w.out), victim: fileTree(w.victim) }).toEqual(before);
     }
     // Once the user removes it, the compile goes on as usual.
     rmSync(join(w.out, JOURNAL_DIR), { recursive: true });
     expect(w.caja("compile").code).toBe(0);
-    expect(tree(w.victim)).toEqual(before.victim);
+    expect(fileTree(w.victim)).toEqual(before.victim);
   });
 
   it.each([
@@ -107,10 +91,10 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     writeFileSync(join(out, "global/00-bootstrap/terraform.tfstate"), "{\"version\":4}");
     plantJournal(out, journal);
     writeFileSync(join(out, JOURNAL_DIR, "files/x"), "planted\n");
-    const before = { out: tree(out), victim: tree(w.victim) };
+    const before = { out: fileTree(out), victim: fileTree(w.victim) };
     const attempt = writeOutput(out, [{ path: "dev/20-network/main.tf.json", content: "new\n" }], { previous: [], show: (p) => p.replace(`${w.proj}/`, "") });
     await expect(attempt).rejects.toThrow(`out/.caja-journal/journal.json: refused: ${why}; nothing was changed. Remove out/.caja-journal if you did not create it.`);
-    expect({ out: tree(out), victim: tree(w.victim) }).toEqual(before);
+    expect({ out: fileTree(out), victim: fileTree(w.victim) }).toEqual(before);
   });
 
   it("whose staged file or folder is a symbolic link is refused: a link to anywhere never moves into out/", async () => {
@@ -119,7 +103,7 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     plantJournal(w.out, { write: [{ from: "files/dev/20-network/main.tf.json", to: "dev/20-network/main.tf.json" }], remove: [] });
     mkdirSync(join(w.out, JOURNAL_DIR, "files/dev"), { recursive: true });
     symlinkSync(join(w.victim, "nested"), join(w.out, JOURNAL_DIR, "files/dev/20-network"));
-    const before = { out: tree(w.out), victim: tree(w.victim) };
+    const before = { out: fileTree(w.out), victim: fileTree(w.victim) };
     const show = (p: string) => p.replace(`${w.proj}/`, "");
     await expect(writeOutput(w.out, [], { previous: [], show })).rejects.toThrow(
       `out/.caja-journal/journal.json: refused: entry "files/dev/20-network/main.tf.json" passes through out/.caja-journal/files/dev/20-network, a symbolic link (to ${join(w.victim, "nested")}); nothing was changed.`,
@@ -128,7 +112,7 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     mkdirSync(join(w.out, JOURNAL_DIR, "files/dev/20-network"));
     symlinkSync(join(w.victim, "credentials"), join(w.out, JOURNAL_DIR, "files/dev/20-network/main.tf.json"));
     await expect(writeOutput(w.out, [], { previous: [], show })).rejects.toThrow('entry "files/dev/20-network/main.tf.json" passes through out/.caja-journal/files/dev/20-network/main.tf.json, a symbolic link');
-    expect(tree(w.victim)).toEqual(before.victim);
+    expect(fileTree(w.victim)).toEqual(before.victim);
     expect(readFileSync(join(w.out, "dev/20-network/main.tf.json"), "utf8")).toBe("old\n");
   });
 
@@ -138,9 +122,9 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     mkdirSync(join(w.victim, "journal"));
     writeFileSync(join(w.victim, "journal/journal.json"), JSON.stringify({ write: [], remove: ["manifest.json"] }));
     symlinkSync(join(w.victim, "journal"), join(w.out, JOURNAL_DIR));
-    const before = { out: tree(w.out), victim: tree(w.victim) };
+    const before = { out: fileTree(w.out), victim: fileTree(w.victim) };
     expectRefused(w.caja("compile"), `out/.caja-journal is a symbolic link (to ${join(w.victim, "journal")}); caja does not write through links. Remove it and compile again.`);
-    expect({ out: tree(w.out), victim: tree(w.victim) }).toEqual(before);
+    expect({ out: fileTree(w.out), victim: fileTree(w.victim) }).toEqual(before);
   });
 
   it("that caja wrote itself, interrupted, is still finished by the next compile", async () => {
@@ -150,7 +134,7 @@ describe("a journal left in out/ (issue 11, item 1)", () => {
     mkdirSync(join(w.out, JOURNAL_DIR, "files/dev/20-network"), { recursive: true });
     writeFileSync(join(w.out, JOURNAL_DIR, "files/dev/20-network/main.tf.json"), "new\n");
     await writeOutput(w.out, [{ path: "dev/20-network/main.tf.json", content: "new\n" }], { previous: [] });
-    expect(tree(w.out)).toEqual({ "dev/20-network/main.tf.json": "644 new\n" });
+    expect(fileTree(w.out)).toEqual({ "dev/20-network/main.tf.json": "644 new\n" });
   });
 });
 
@@ -167,45 +151,45 @@ describe("symbolic links (issue 11, item 2)", () => {
   it("an environment's folder linked elsewhere is never written through: the compile stops naming the link", () => {
     const w = prodLinkedElsewhere();
     w.setConfig(withTags("sre"));
-    const before = { out: tree(w.out), victim: tree(w.victim) };
+    const before = { out: fileTree(w.out), victim: fileTree(w.victim) };
     expectRefused(w.caja("compile"), w.refusal);
-    expect({ out: tree(w.out), victim: tree(w.victim) }).toEqual(before);
+    expect({ out: fileTree(w.out), victim: fileTree(w.victim) }).toEqual(before);
   });
 
   it("an environment's folder linked elsewhere is never deleted through when the environment goes", () => {
     const w = prodLinkedElsewhere();
     const { prod: _gone, ...environments } = baseConfig().environments as Record<string, unknown>;
     w.setConfig({ ...baseConfig(), environments });
-    const before = { out: tree(w.out), victim: tree(w.victim) };
+    const before = { out: fileTree(w.out), victim: fileTree(w.victim) };
     expect(Object.keys(before.victim).filter((p) => p.startsWith("prod/")).length).toBe(16);
     expectRefused(w.caja("compile"), w.refusal);
-    expect({ out: tree(w.out), victim: tree(w.victim) }).toEqual(before);
+    expect({ out: fileTree(w.out), victim: fileTree(w.victim) }).toEqual(before);
   });
 
   it("out/ itself linked elsewhere is refused before anything (not even the lock) is created", () => {
     const w = workspace();
     mkdirSync(join(w.victim, "out"));
     symlinkSync(join(w.victim, "out"), w.out);
-    const before = tree(w.victim);
+    const before = fileTree(w.victim);
     expectRefused(w.caja("compile"), `out is a symbolic link (to ${join(w.victim, "out")}); caja does not write through links. Remove it and compile again.`);
     expectRefused(w.caja("docs"), `out is a symbolic link (to ${join(w.victim, "out")}); caja does not write through links. Remove it and compile again.`);
-    expect(tree(w.victim)).toEqual(before);
+    expect(fileTree(w.victim)).toEqual(before);
   });
 
   it("a linked .github/workflows/ is refused before out/ is written", () => {
     const w = workspace();
     mkdirSync(join(w.proj, ".github"));
     symlinkSync(join(w.victim, "nested"), join(w.proj, ".github/workflows"));
-    const before = tree(w.victim);
+    const before = fileTree(w.victim);
     expectRefused(w.caja("compile"), `.github/workflows is a symbolic link (to ${join(w.victim, "nested")}); caja does not write through links. Remove it and compile again.`);
-    expect(tree(w.victim)).toEqual(before);
+    expect(fileTree(w.victim)).toEqual(before);
     expect(existsSync(w.out)).toBe(false);
   });
 
   it("a generated file or the workflow file that is a link is replaced by the file, its target untouched", () => {
     const w = workspace();
     expect(w.caja("compile").code).toBe(0);
-    const expected = tree(w.out);
+    const expected = fileTree(w.out);
     const workflow = join(w.proj, ".github/workflows/infra-plan-apply.yml");
     const content = readFileSync(workflow, "utf8");
     // Same content behind the link: a comparison through it would find nothing to write.
@@ -215,13 +199,13 @@ describe("symbolic links (issue 11, item 2)", () => {
     symlinkSync(join(w.victim, "root.json"), join(w.out, "dev/20-network/main.tf.json"));
     rmSync(workflow);
     symlinkSync(join(w.victim, "workflow.yml"), workflow);
-    const victim = tree(w.victim);
+    const victim = fileTree(w.victim);
     const r = w.caja("compile");
     expect(r.code, r.stderr).toBe(0);
-    expect(tree(w.out)).toEqual(expected);
+    expect(fileTree(w.out)).toEqual(expected);
     expect(lstatSync(workflow).isFile()).toBe(true);
     expect(readFileSync(workflow, "utf8")).toBe(content);
-    expect(tree(w.victim)).toEqual(victim);
+    expect(fileTree(w.victim)).toEqual(victim);
   });
 
   it("a lock that is a link is not read through: it is taken over (the link removed) and its target untouched", async () => {
@@ -231,20 +215,20 @@ describe("symbolic links (issue 11, item 2)", () => {
     writeFileSync(join(w.victim, "lock"), `${process.pid} 0123456789ab`);
     symlinkSync(join(w.victim, "lock"), join(w.out, LOCK_FILE));
     await writeOutput(w.out, [{ path: "manifest.json", content: "{}\n" }], { previous: [], lockTimeoutMs: 300 });
-    expect(tree(w.out)).toEqual({ "manifest.json": "644 {}\n" });
+    expect(fileTree(w.out)).toEqual({ "manifest.json": "644 {}\n" });
     expect(readFileSync(join(w.victim, "lock"), "utf8")).toBe(`${process.pid} 0123456789ab`);
   });
 
   it("--env writes only its environment: a link in another environment's place is left alone", () => {
     const w = prodLinkedElsewhere();
     w.setConfig(withTags("sre"));
-    const victim = tree(w.victim);
+    const victim = fileTree(w.victim);
     const r = w.caja("compile", "--env", "dev");
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(w.out, "dev/20-network/main.tf.json"), "utf8")).toContain('"Owner": "sre"');
-    expect(tree(w.victim)).toEqual(victim);
+    expect(fileTree(w.victim)).toEqual(victim);
     expectRefused(w.caja("compile", "--env", "prod"), w.refusal);
-    expect(tree(w.victim)).toEqual(victim);
+    expect(fileTree(w.victim)).toEqual(victim);
   });
 });
 
@@ -271,14 +255,14 @@ describe("the manifest's file list (issue 11, item 3)", () => {
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
     const hostile = [...KEEP, "global/00-bootstrap/.terraform", "../victim/file.txt", "../../victim/file.txt", join(w.victim, "file.txt"), "dev/../../victim/file.txt", "dev/20-network/main.tf.json\u0000.tfstate", 42, null, { path: "x" }, ["a"]];
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, files: [...manifest.files, ...hostile] }));
-    const victim = tree(w.victim);
+    const victim = fileTree(w.victim);
     // The next compile rewrites the manifest and deletes only what it generated before.
     w.setConfig({ ...baseConfig(), environments: { dev: {}, staging: {} } });
     const r = w.caja("compile");
     expect(r.code, r.stderr).toBe(0);
     for (const path of KEEP) expect(readFileSync(join(w.out, path), "utf8")).toBe(`${path}\n`);
     expect(existsSync(join(w.out, "prod"))).toBe(false);
-    expect(tree(w.victim)).toEqual(victim);
+    expect(fileTree(w.victim)).toEqual(victim);
   });
 
   it("keeps only plain relative paths of generated kinds, and ignores a list that is not one or is too large to be caja's", () => {
@@ -358,9 +342,9 @@ describe("shared caches (issue 11, item 4)", () => {
     const v = workspace();
     const marker2 = plantBundle(v, 0o755, 0o600);
     chownSync(cacheDir(v.tmp), 4242, 4242);
-    const planted = tree(cacheDir(v.tmp));
+    const planted = fileTree(cacheDir(v.tmp));
     compilesWithoutRunning(v, marker2);
-    expect(tree(cacheDir(v.tmp))).toEqual(planted);
+    expect(fileTree(cacheDir(v.tmp))).toEqual(planted);
   });
 
   it("a cache folder that is a link elsewhere is neither read nor written", () => {
@@ -368,9 +352,9 @@ describe("shared caches (issue 11, item 4)", () => {
     const marker = plantBundle(w, 0o700, 0o600);
     renameSync(cacheDir(w.tmp), join(w.victim, "cache"));
     symlinkSync(join(w.victim, "cache"), cacheDir(w.tmp));
-    const victim = tree(w.victim);
+    const victim = fileTree(w.victim);
     compilesWithoutRunning(w, marker);
-    expect(tree(w.victim)).toEqual(victim);
+    expect(fileTree(w.victim)).toEqual(victim);
   });
 
   describe("the last compile's record", () => {

@@ -7,8 +7,8 @@
  * the override. Both are suppressible with a reason, like every rule.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ import { ConfigIssuesError, type LocatedIssue } from "../packages/compiler/src/e
 import { compileConfig, type Compiled } from "../packages/compiler/src/pipeline.js";
 import { checkPolicies } from "../packages/compiler/src/policy/check.js";
 import { secretsInFiles } from "../packages/compiler/src/policy/secrets.js";
-import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, compileWith, fileJson, repoTempDir } from "./helpers.js";
+import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, compileWith, fileJson, fileTree, lineColOf, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
@@ -220,26 +220,6 @@ function caja(cwd: string, ...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `line:col` (1-based) where `needle` first stands in `text`. */
-function lineCol(text: string, needle: string): string {
-  const before = text.slice(0, text.indexOf(needle)).split("\n");
-  return `${before.length}:${before.at(-1)!.length + 1}`;
-}
-
-/** Every file under `dir` with its bytes and mode. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else out[relative(dir, p)] = `${statSync(p).mode.toString(8)} ${readFileSync(p, "base64")}`;
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out;
-}
-
 describe("caja compile and caja check", () => {
   let previousOut: string;
   beforeAll(() => {
@@ -257,15 +237,15 @@ describe("caja compile and caja check", () => {
     cpSync(previousOut, join(dir, "out"), { recursive: true });
     mkdirSync(join(dir, "beside"));
     writeFileSync(join(dir, "beside", "notes.txt"), "kept\n");
-    const before = { out: tree(join(dir, "out")), beside: tree(join(dir, "beside")) };
+    const before = { out: fileTree(join(dir, "out")), beside: fileTree(join(dir, "beside")) };
     const compiled = caja(dir, "compile");
     const checked = caja(dir, "check");
     for (const r of [compiled, checked]) {
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout + r.stderr).not.toMatch(/internal error|\n\s+at .+:\d+:\d+\)?\n/);
     }
-    expect(tree(join(dir, "out"))).toEqual(before.out);
-    expect(tree(join(dir, "beside"))).toEqual(before.beside);
+    expect(fileTree(join(dir, "out"))).toEqual(before.out);
+    expect(fileTree(join(dir, "beside"))).toEqual(before.beside);
     expect(existsSync(join(dir, ".github"))).toBe(false);
     return { compiled, checked };
   }
@@ -273,7 +253,7 @@ describe("caja compile and caja check", () => {
   it("refuse a credential in the global tags at its line, without repeating it, and write nothing", () => {
     const source = configSource({ tags: `\n    Note: "${ACCESS_KEY_ID}",` });
     const { compiled, checked } = refused(source);
-    const line = `caja.config.ts:${lineCol(source, "Note:")}  tags.Note  [no-secret-values] tags.Note: holds an AWS access key id (AKIA…MPLE), which would be written to 20 roots' main.tf.json at provider.aws[0].default_tags.tags.Note and docs/environments.md line`;
+    const line = `caja.config.ts:${lineColOf(source, "Note:")}  tags.Note  [no-secret-values] tags.Note: holds an AWS access key id (AKIA…MPLE), which would be written to 20 roots' main.tf.json at provider.aws[0].default_tags.tags.Note and docs/environments.md line`;
     expect(compiled.stderr).toContain(line);
     expect(checked.stdout).toContain(line);
     expect(checked.stdout).toMatch(/^caja: 1 blocking, /m);
@@ -283,7 +263,7 @@ describe("caja compile and caja check", () => {
   it("refuse an override that lets Terraform delete the state bucket, at the override's line", () => {
     const source = configSource({ extend: `\n  extend: { bootstrap: { overrides: { "aws_s3_bucket.state": { force_destroy: true } } } },` });
     const { compiled, checked } = refused(source);
-    const line = `caja.config.ts:${lineCol(source, "force_destroy")}  extend.bootstrap.overrides["aws_s3_bucket.state"].force_destroy  [bootstrap-protected] global/00-bootstrap aws_s3_bucket.state: force_destroy is true: a destroy would delete every object in the bucket instead of stopping.`;
+    const line = `caja.config.ts:${lineColOf(source, "force_destroy")}  extend.bootstrap.overrides["aws_s3_bucket.state"].force_destroy  [bootstrap-protected] global/00-bootstrap aws_s3_bucket.state: force_destroy is true: a destroy would delete every object in the bucket instead of stopping.`;
     expect(compiled.stderr).toContain(line);
     expect(checked.stdout).toContain(line);
     expect(checked.stdout).toMatch(/^caja: 1 blocking, /m);

@@ -5,7 +5,7 @@
  * CLI (with what it precomputes at build time) writes exactly what the pipeline writes in-process.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -73,6 +73,24 @@ describe("the launcher's code cache", () => {
     expect(damaged.stderr).toBe(clean.stderr);
     expect(readFileSync(join(cacheDir, file!)).equals(Buffer.alloc(4096, 7))).toBe(false);
   });
+
+  // Compiled code V8 would run as caja's: a cache others could have written is not used.
+  for (const [what, plant] of [
+    ["a cache file others can write to", (cacheDir: string, file: string) => chmodSync(join(cacheDir, file), 0o666)],
+    ["a cache folder others can write to", (cacheDir: string) => chmodSync(cacheDir, 0o777)],
+  ] as const) {
+    it(`ignores ${what}, and writes its own in its place`, () => {
+      const dir = project(validConfig);
+      const cacheDir = join(dir, "code-cache");
+      expect(run(dir, cacheDir).status).toBe(0);
+      const [file] = entries(cacheDir);
+      plant(cacheDir, file!);
+      const planted = statSync(join(cacheDir, file!)).ino;
+      expect(run(dir, cacheDir).status).toBe(0);
+      // Read, it would have been kept as it is (see above); ignored, it is replaced.
+      expect(statSync(join(cacheDir, file!)).ino).not.toBe(planted);
+    });
+  }
 
   it("is neither read nor written with CAJA_CODE_CACHE=0", () => {
     const dir = project(validConfig);

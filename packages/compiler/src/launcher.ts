@@ -14,10 +14,10 @@
  * `CAJA_CODE_CACHE=0` turns the cache off; `CAJA_CODE_CACHE_DIR` moves it (by default next to the
  * bundle, else, where that is read-only, in the user's cache folder).
  */
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import vm from "node:vm";
 import { bootWorker, readsConfig, type BootedWorker } from "./worker-boot.js";
 
@@ -31,7 +31,7 @@ export async function launch(distDir: string): Promise<void> {
   const worker = readsConfig(argv) ? bootWorker() : undefined;
   const bundle = join(distDir, "cli.cjs");
   const source = readFileSync(bundle, "utf8");
-  const cache = codeCache(source, argv[0], distDir);
+  const cache = codeCache(source, argv[0], distDir, statSync(bundle).uid);
   const cachedData = cache?.read();
 
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -56,7 +56,20 @@ interface CodeCache {
   write(data: Buffer): void;
 }
 
-function codeCache(source: string, command: string | undefined, distDir: string): CodeCache | undefined {
+/**
+ * A code cache is compiled code V8 runs as the bundle's: it is read only when it, and its folder,
+ * belong to the user running caja (or to whoever owns the bundle, who could change the bundle
+ * itself) and nobody else can write to them. Anything else is ignored, and written afresh.
+ */
+function trusted(file: string, bundleUid: number): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined) return true;
+  const safe = (s: Stats | undefined) => s !== undefined && (s.uid === uid || s.uid === bundleUid) && (s.mode & 0o022) === 0;
+  const stats = lstatSync(file, { throwIfNoEntry: false });
+  return stats?.isFile() === true && safe(stats) && safe(lstatSync(dirname(file), { throwIfNoEntry: false }));
+}
+
+function codeCache(source: string, command: string | undefined, distDir: string, bundleUid: number): CodeCache | undefined {
   const hash = /^\/\/ caja-build ([0-9a-f]+)/.exec(source)?.[1];
   if (hash === undefined || process.env.CAJA_CODE_CACHE === "0") return undefined;
   const name = `cli-${hash}-${process.version}-${command && /^[a-z]{1,16}$/.test(command) ? command : "none"}.v8`;
@@ -66,7 +79,8 @@ function codeCache(source: string, command: string | undefined, distDir: string)
     read() {
       for (const dir of dirs) {
         try {
-          return readFileSync(join(dir(), name));
+          const file = join(dir(), name);
+          if (trusted(file, bundleUid)) return readFileSync(file);
         } catch {
           // not cached there
         }
@@ -78,8 +92,9 @@ function codeCache(source: string, command: string | undefined, distDir: string)
         const dir = folder();
         const temp = join(dir, `${name}.${process.pid}.tmp`);
         try {
-          mkdirSync(dir, { recursive: true });
-          writeFileSync(temp, data);
+          // Explicit modes, so a permissive umask cannot make the next run distrust its own cache.
+          mkdirSync(dir, { recursive: true, mode: 0o755 });
+          writeFileSync(temp, data, { mode: 0o644, flag: "wx" });
           renameSync(temp, join(dir, name));
           return;
         } catch {

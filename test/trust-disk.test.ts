@@ -156,6 +156,13 @@ describe("symbolic links (issue 11, item 2)", () => {
     expect({ out: fileTree(w.out), victim: fileTree(w.victim) }).toEqual(before);
   });
 
+  it("compile --check never calls a linked folder current, even when what it leads to matches", () => {
+    const w = prodLinkedElsewhere();
+    const r = w.caja("compile", "--check");
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("prod (a symbolic link, which caja does not write through)");
+  });
+
   it("an environment's folder linked elsewhere is never deleted through when the environment goes", () => {
     const w = prodLinkedElsewhere();
     const { prod: _gone, ...environments } = baseConfig().environments as Record<string, unknown>;

@@ -3,7 +3,7 @@
  * state as a real file): order, waiting for unapplied roots, stopping at the first failure,
  * destroy's reverse order, trial mode, and output that never interleaves.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseManifest, selectRoots, type Manifest, type ManifestRoot } from "../packages/compiler/src/run/manifest.js";
@@ -309,5 +309,19 @@ describe("trial mode", () => {
       { access_key: "caja-trial-access-key", secret_key: "caja-trial-secret-key", skip_credentials_validation: true, skip_metadata_api_check: true, skip_requesting_account_id: true },
     ]);
     expect(existsSync(join(env.runDir, "global/05-iam-oidc", OFFLINE_OVERRIDE))).toBe(false);
+  });
+
+  it("replaces links planted where it writes the override and the logs, never writing through them", async () => {
+    const env = setup("local");
+    const victim = join(tempDir("caja-victim-"), "file.txt");
+    writeFileSync(victim, "do not overwrite\n");
+    mkdirSync(join(env.runDir, ".logs", "global"), { recursive: true });
+    symlinkSync(victim, join(env.runDir, "global/00-bootstrap", OFFLINE_OVERRIDE));
+    symlinkSync(victim, join(env.runDir, ".logs", "global", "00-bootstrap.log"));
+    const r = await run("plan", env, new FakeTerraform(env.runDir, env.manifest), ["global"], { offline: true });
+    expect(r.outcome("global/00-bootstrap")).toMatchObject({ kind: "done" });
+    expect(readFileSync(victim, "utf8")).toBe("do not overwrite\n");
+    expect(lstatSync(join(env.runDir, "global/00-bootstrap", OFFLINE_OVERRIDE)).isFile()).toBe(true);
+    expect(lstatSync(join(env.runDir, ".logs", "global", "00-bootstrap.log")).isFile()).toBe(true);
   });
 });

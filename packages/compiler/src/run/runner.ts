@@ -11,7 +11,7 @@
  * Terraform is injected (`Terraform`), so ordering, waiting and output grouping are tested
  * without it.
  */
-import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
@@ -22,6 +22,7 @@ import { awsReads, OFFLINE_OVERRIDE, offlineOverride } from "./offline.js";
 import { localStateOutputs, outputNames, readiness } from "./readiness.js";
 import { finishBlock, startLine, stillLine, type Outcome, type Position, type RootResult } from "./render.js";
 import { jobsFor, Scheduler } from "./schedule.js";
+import { replaceFile } from "../write.js";
 
 /** The saved plan, in each root's directory (`*.tfplan` is ignored by git). */
 export const PLAN_FILE = "caja.tfplan";
@@ -143,7 +144,8 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
         const doc = await readRootDoc(dir);
         const reads = awsReads(doc);
         if (reads.length > 0) return { kind: "needs-aws", reads };
-        await writeFile(join(dir, OFFLINE_OVERRIDE), stableStringify(offlineOverride(doc)));
+        // Replaced whole, so a link planted in its place is replaced rather than written through.
+        replaceFile(join(dir, OFFLINE_OVERRIDE), stableStringify(offlineOverride(doc)));
       }
       const ready = await readiness(root, byId, (producer) => outputsOf(producer, log, announce), applied);
       if (!ready.ready) return { kind: "waits", for: ready.waitsFor, missing: ready.missing };
@@ -227,7 +229,8 @@ class RootLog {
 
   async open(root: string, dir: string): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true });
-    await writeFile(this.file, `caja: ${root} in ${dir}\n`);
+    // A fresh file, never one a planted link points at; appends then go to that file.
+    replaceFile(this.file, `caja: ${root} in ${dir}\n`);
   }
 
   async record(command: string, cwd: string, r: TerraformRun): Promise<void> {

@@ -180,6 +180,14 @@ describe("values AWS or GitHub would reject at apply", () => {
     expect(r.lines.at(-1)).toBe("caja: 6 problems in the config; nothing was written.");
   });
 
+  it("counts an escape-hatch resource's tags with the provider's default tags", () => {
+    const own = Array.from({ length: 45 }, (_, i) => `T${i}: "v"`).join(", ");
+    const source = configSource({ environments: `{ dev: { extend: { observability: { resources: { aws_sns_topic: { audit: { name: "caja-dev-audit", tags: { ${own} } } } } } } }, prod: {} }` });
+    const r = refused(source);
+    // Project, Environment, Owner, Confidentiality, CostCenter and ManagedBy, with the 45 own.
+    expect(r.lines).toContain(`caja.config.ts:${lineColOf(source, "tags: { T0")}  environments.dev.extend.observability.resources.aws_sns_topic.audit.tags  51 tags with the provider's default_tags: AWS allows 50 on a resource`);
+  });
+
   it("refuses a project whose derived bucket names S3 reserves", () => {
     const source = configSource().replace('project: "caja"', 'project: "xn--caja"');
     const r = refused(source);

@@ -7,7 +7,7 @@
  * `output` in the producer and a `terraform_remote_state` read in the consumer. Either way the
  * consumer records a dependency, which orders the manifest.
  */
-import type { Extension, ResolvedConfig, ResolvedEnvironment, Todo } from "@caja/dsl/schema";
+import { MAX_RESOURCE_TAGS, type Extension, type ResolvedConfig, type ResolvedEnvironment, type Todo } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { closest } from "@caja/dsl/suggest";
 import {
@@ -184,6 +184,12 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
     const check = (type: string, body: Record<string, unknown>, at: string) => {
       for (const issue of options.validateBody?.(type, render(body) as Record<string, unknown>) ?? []) {
         issues.push({ path: issue.path ? `${at}.${issue.path}` : at, message: issue.message });
+      }
+      // AWS counts the provider's default_tags with the resource's own.
+      const tags = body.tags;
+      if (tags && typeof tags === "object" && !Array.isArray(tags)) {
+        const count = new Set([...Object.keys(plan.env?.tags ?? config.tags), ...Object.keys(tags)]).size;
+        if (count > MAX_RESOURCE_TAGS) issues.push({ path: `${at}.tags`, message: `${count} tags with the provider's default_tags: AWS allows ${MAX_RESOURCE_TAGS} on a resource` });
       }
     };
     builder.enter("extend");

@@ -582,7 +582,7 @@ function checkTags(tags: Record<string, string>, ctx: z.RefinementCtx<Record<str
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const TAG_TEXT_RULE = "has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed";
 /** AWS's limit of tags on one resource, provider `default_tags` included. */
-const MAX_RESOURCE_TAGS = 50;
+export const MAX_RESOURCE_TAGS = 50;
 /** Tags a module adds to some resources beside the default tags (`Name`, `Tier`). */
 const CAJA_RESOURCE_TAGS = 2;
 const MAX_CONFIG_TAGS = MAX_RESOURCE_TAGS - 2 - CAJA_RESOURCE_TAGS;

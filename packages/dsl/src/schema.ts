@@ -579,7 +579,10 @@ function checkTags(tags: Record<string, string>, ctx: z.RefinementCtx<Record<str
 }
 
 /** Characters AWS accepts in tag keys and values (the common rule of the tagging APIs). */
-const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const TAG_TEXT = { test: (text: string) => ASCII_TAG_TEXT.test(text) || UNICODE_TAG_TEXT.test(text) };
+// Most tags are ASCII: the Unicode-class pattern (slower to compile and run) only for the rest.
+const ASCII_TAG_TEXT = /^[A-Za-z0-9 _.:/=+\-@]*$/;
+const UNICODE_TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const TAG_TEXT_RULE = "has characters AWS rejects in tags: only letters, digits, spaces and _ . : / = + - @ are allowed";
 /** AWS's limit of tags on one resource, provider `default_tags` included. */
 export const MAX_RESOURCE_TAGS = 50;

@@ -113,7 +113,7 @@ describe("todo() without a reason", () => {
 });
 
 describe("what the config prints", () => {
-  const chatty = configSource({ before: 'console.log("hello from the config");\nprocess.stdout.write("partial line, no newline");\n' });
+  const chatty = configSource({ before: 'console.log("hello from the config");\nconsole.error("to stderr anyway");\nconsole.table([{ a: 1 }]);\nprocess.stdout.write("partial line, no newline");\n' });
 
   it("goes to stderr marked as the config's, so `caja graph --format json` stays JSON", () => {
     const dir = repoTempDir("trust-config-print-");
@@ -124,6 +124,8 @@ describe("what the config prints", () => {
     expect(r.stdout).not.toContain("hello");
     expect(r.stderr).toContain("[caja.config.ts] hello from the config\n");
     expect(r.stderr).toContain("[caja.config.ts] partial line, no newline\n");
+    expect(r.stderr).toContain("[caja.config.ts] to stderr anyway\n");
+    expect(r.stderr).toContain("[caja.config.ts] │ (index) │ a │\n");
   });
 
   it("keeps `caja check --format sarif` on stdout valid SARIF", () => {

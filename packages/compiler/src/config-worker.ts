@@ -63,15 +63,35 @@ function answer(message) {
 // (\`caja graph --format json > g.json\` must stay JSON). Both of the config's streams are
 // posted to the main thread on the port the answer takes, so none of it is lost or reordered
 // when the process ends right after the answer (a worker's own stdio is forwarded separately).
+//
+// A worker creates its stdio streams on first use, which costs milliseconds on the compile's
+// critical path: console is redirected without them, and a stream is made (and redirected) only
+// when the config itself asks for process.stdout or process.stderr.
 function capturePrints() {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.write = (chunk, encoding, callback) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? encoding : "utf8");
-      parentPort.postMessage({ kind: "print", text });
-      const done = typeof encoding === "function" ? encoding : callback;
-      if (typeof done === "function") queueMicrotask(() => done());
-      return true;
-    };
+  const post = (text) => parentPort.postMessage({ kind: "print", text });
+  const { format, inspect } = require("node:util");
+  for (const method of ["log", "info", "debug", "warn", "error"]) console[method] = (...args) => post(format(...args) + "\\n");
+  console.dir = (value, options) => post(inspect(value, options) + "\\n");
+  console.trace = (...args) => post("Trace: " + format(...args) + "\\n" + String(new Error().stack).split("\\n").slice(2).join("\\n") + "\\n");
+  for (const name of ["stdout", "stderr"]) {
+    const original = Object.getOwnPropertyDescriptor(process, name);
+    if (!original || !original.get || !original.configurable) continue;
+    let stream;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: original.enumerable,
+      get() {
+        if (stream) return stream;
+        stream = original.get.call(process);
+        stream.write = (chunk, encoding, callback) => {
+          post(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? encoding : "utf8"));
+          const done = typeof encoding === "function" ? encoding : callback;
+          if (typeof done === "function") queueMicrotask(() => done());
+          return true;
+        };
+        return stream;
+      },
+    });
   }
 }
 parentPort.once("message", async ({ url, command }) => {

@@ -49,7 +49,8 @@ export interface LoadOptions {
 }
 
 /** Splits what the config prints into lines marked `[caja.config.ts] `; a partial line waits for its end. */
-function printer(file: string, options: LoadOptions): { write: (text: string) => void; end: () => void } {
+/** `toSource` points stack frames in what is printed (console.trace) at the config's own lines. */
+function printer(file: string, options: LoadOptions, toSource: (text: string) => string): { write: (text: string) => void; end: () => void } {
   const emit = options.configOutput ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mark = `[${basename(file)}] `;
   let pending = "";
@@ -57,10 +58,10 @@ function printer(file: string, options: LoadOptions): { write: (text: string) =>
     write: (text) => {
       const lines = (pending + text).split("\n");
       pending = lines.pop()!;
-      for (const line of lines) emit(mark + line);
+      for (const line of lines) emit(mark + toSource(line));
     },
     end: () => {
-      if (pending !== "") emit(mark + pending);
+      if (pending !== "") emit(mark + toSource(pending));
       pending = "";
     },
   };
@@ -151,7 +152,7 @@ async function evaluateConfig(
       return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
     });
 
-  const printed = printer(file, options);
+  const printed = printer(file, options, toSource);
   const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs, printed.write);
   printed.end();
   switch (outcome.kind) {

@@ -45,13 +45,17 @@ export function readCache<T>(file: string): T | undefined {
 export function writeCache(file: string, value: unknown): void {
   try {
     const dir = dirname(file);
-    mkdirSync(dirname(dir), { recursive: true });
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    // Asked first: a failed mkdir is a thrown error, which costs more than the question.
+    let folder = lstatSync(dir, { throwIfNoEntry: false });
+    if (folder === undefined) {
+      mkdirSync(dirname(dir), { recursive: true });
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      folder = lstatSync(dir);
     }
-    const folder = lstatSync(dir);
     const uid = process.getuid?.();
     if (!folder.isDirectory() || (uid !== undefined && folder.uid !== uid)) return; // another user's folder (or a link to one): keep nothing there
     if (!isPrivate(folder)) chmodSync(dir, folder.mode & 0o755);

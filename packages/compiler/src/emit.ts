@@ -9,8 +9,8 @@
  * without evaluating it is marked `verbatim()` instead, so it is written as it is.
  */
 import type { ResolvedConfig } from "@caja/dsl/schema";
-import { expr, render, soleExpression, verbatim, type Entry, type Handle } from "@caja/modules";
-import { stableStringify } from "./json.js";
+import { expr, render, renderSorted, soleExpression, verbatim, type Entry, type Handle } from "@caja/modules";
+import { stringifySorted } from "./json.js";
 import { rootById, type Backend, type Plan, type RootPlan } from "./plan.js";
 
 export const TERRAFORM_VERSION = ">= 1.7";
@@ -25,10 +25,16 @@ export interface EmittedFile {
 export function emitRoots(plan: Plan, config: ResolvedConfig): EmittedFile[] {
   const files: EmittedFile[] = [];
   for (const root of plan.roots) {
-    files.push({ path: `${root.id}/main.tf.json`, content: stableStringify(rootDocument(root, config, plan)) });
-    files.push({ path: `${root.id}/main.tftest.json`, content: stableStringify(testDocument(root)) });
+    files.push({ path: `${root.id}/main.tf.json`, content: written(rawRootDocument(root, config, plan)) });
+    files.push({ path: `${root.id}/main.tftest.json`, content: written(rawTestDocument(root)) });
   }
   return files;
+}
+
+/** A raw document as its file's text: rendered and sorted in one pass (`stableStringify` of `render`). */
+function written(raw: Record<string, unknown>): string {
+  const flags = { exotic: false };
+  return stringifySorted(renderSorted(raw, flags), flags.exotic);
 }
 
 /** The Terraform JSON of one root. */

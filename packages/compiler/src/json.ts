@@ -16,6 +16,19 @@ export function stableStringify(value: unknown): string {
   return `${write(value, "")}\n`;
 }
 
+/**
+ * {@link stableStringify} of a value whose objects already hold their keys in `sort()` order
+ * and no undefined (as `renderSorted` makes them): no second copy. `exotic`: it has an
+ * integer-like key, which only the slow writer puts in its place.
+ */
+export function stringifySorted(value: unknown, exotic: boolean): string {
+  if (!exotic) {
+    const text = JSON.stringify(value, null, 2);
+    if (!SURROGATE.test(text)) return `${text}\n`;
+  }
+  return `${write(value, "")}\n`;
+}
+
 const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 const SURROGATE = /[\uD800-\uDFFF]/;
 

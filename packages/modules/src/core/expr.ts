@@ -92,6 +92,50 @@ export function render(value: unknown): unknown {
   return value;
 }
 
+/**
+ * {@link render}, with every object's keys in sorted order (`sort()`'s UTF-16 order, as a
+ * stable writer starts from), verbatim values included: the emitter writes a document in one
+ * pass instead of rendering it and then copying it again to sort it. `flags.exotic` is set when
+ * a key is integer-like, which `JSON.stringify` would move first whatever the order.
+ */
+export function renderSorted(value: unknown, flags: { exotic: boolean }): unknown {
+  if (typeof value === "string") return renderString(value);
+  if (Array.isArray(value)) {
+    if (value.length === 1 && typeof value[0] === "string" && value[0].startsWith(LIST)) return `\${${value[0].slice(1, -1)}}`;
+    return value.map((v) => renderSorted(v, flags));
+  }
+  if (value && typeof value === "object") {
+    if (value instanceof Verbatim) return sortedCopy(value.value, flags);
+    const entries: [string, unknown][] = [];
+    for (const k in value) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) entries.push([renderString(k), v]);
+    }
+    return sortedObject(entries, flags, (v) => renderSorted(v, flags));
+  }
+  return value;
+}
+
+function sortedCopy(value: unknown, flags: { exotic: boolean }): unknown {
+  if (Array.isArray(value)) return value.map((v) => sortedCopy(v, flags));
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return sortedObject(entries, flags, (v) => sortedCopy(v, flags));
+}
+
+const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/;
+
+function sortedObject(entries: [string, unknown][], flags: { exotic: boolean }, inner: (v: unknown) => unknown): Record<string, unknown> {
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) {
+    const first = k.charCodeAt(0);
+    if (first >= 48 && first <= 57 && INTEGER_LIKE.test(k)) flags.exotic = true;
+    out[k] = inner(v);
+  }
+  return out;
+}
+
 function renderString(value: string): string {
   if (value.startsWith(LIST)) return `\${${value.slice(1, -1)}}`;
   // A whole reference (`aws_vpc.main.id`, a test's condition) is the commonest expression.

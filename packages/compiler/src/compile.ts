@@ -3,7 +3,7 @@
  * and they live here; the pure middle (`compileConfig`) is `pipeline.ts`, imported while the
  * config evaluates in its worker so module start-up and config evaluation overlap.
  */
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
@@ -16,7 +16,7 @@ import { posixRelative, shownFrom } from "./relpath.js";
 import type { BackendMode } from "./plan.js";
 import type { PhaseDef } from "./phases.js";
 import type { Compiled } from "./pipeline.js";
-import { linkAmong, manifestFiles, MANIFEST, readIfExists, refuseLinksOnTheWay, replaceFile, WriteError, writeOutput, type WriteResult } from "./write.js";
+import { linkAmong, linkInOutput, manifestFiles, MANIFEST, readIfExists, refuseLinksOnTheWay, replaceFile, WriteError, writeOutput, type WriteResult } from "./write.js";
 
 export type { Compiled, CompileConfigOptions, TodoReport } from "./pipeline.js";
 export type { CompileSummary } from "./incremental.js";
@@ -134,7 +134,7 @@ async function writeCompiled(options: CompileOptions, { configFile, dependencies
   const workflow = compiled.workflowFile;
 
   if (options.check) {
-    const stale = staleFiles(outDir, files, previous, owns);
+    const stale = staleFiles(outDir, cwd, files, previous, owns);
     if (workflow && (linkAmong(cwd, [posixRelative(cwd, workflow.path)]) !== undefined || readIfExists(workflow.path) !== workflow.content)) stale.push(posixRelative(outDir, workflow.path));
     return { ...base, stale };
   }
@@ -195,10 +195,10 @@ function writeWorkflow(file: EmittedFile, show: (path: string) => string): boole
   return true;
 }
 
-function staleFiles(outDir: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): string[] {
+function staleFiles(outDir: string, cwd: string, files: readonly EmittedFile[], previous: readonly string[], owns?: (p: string) => boolean): string[] {
   const stale: string[] = [];
   // What a link leads to is not what a compile would write there (it refuses to): never current.
-  const link = lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink() ? outDir : linkAmong(outDir, files.map((f) => f.path));
+  const link = linkInOutput(outDir, cwd, files.map((f) => f.path));
   if (link !== undefined) stale.push(`${posixRelative(outDir, link) || "."} (a symbolic link, which caja does not write through)`);
   for (const f of files) if (readIfExists(join(outDir, f.path)) !== f.content) stale.push(f.path);
   const next = new Set(files.map((f) => f.path));

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { isTodo } from "@caja/dsl";
 import { cacheFile, readCache, writeCache } from "./cache.js";
 import type { TodoReport } from "./pipeline.js";
-import { isGeneratedOutput, JOURNAL_DIR, linkAmong, LOCK_FILE } from "./write.js";
+import { isGeneratedOutput, JOURNAL_DIR, linkInOutput, LOCK_FILE } from "./write.js";
 
 /** Defined by the CLI build: a hash of the bundle. Without it (caja run from source) nothing is reused. */
 declare const __CAJA_BUILD_ID__: string | undefined;
@@ -83,7 +83,7 @@ export function fingerprint(input: FingerprintInput): string | undefined {
  */
 export function reusable(configFile: string, outDir: string, key: string, outside: readonly string[] = []): CompileSummary | undefined {
   const present = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-  if (present(join(outDir, JOURNAL_DIR)) || present(join(outDir, LOCK_FILE)) || lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+  if (present(join(outDir, JOURNAL_DIR)) || present(join(outDir, LOCK_FILE))) return undefined;
   const record = readCache<unknown>(cacheFile(configFile, "compile", outDir));
   if (!isRecord(record, key)) return undefined;
   for (const [path, signature] of record.files) {
@@ -91,9 +91,9 @@ export function reusable(configFile: string, outDir: string, key: string, outsid
     const now = signatureOf(join(outDir, path));
     if (!now || now.some((v, i) => v !== signature[i])) return undefined;
   }
-  // Asked last, when all else matched: a link in out/ (which the write stage refuses) may then be
-  // all that differs.
-  if (linkAmong(outDir, record.files.map(([path]) => path).filter(isGeneratedOutput)) !== undefined) return undefined;
+  // Asked last, when all else matched: out/ or a folder in it being a link (which the write stage
+  // refuses) may then be all that differs.
+  if (linkInOutput(outDir, undefined, record.files.map(([path]) => path).filter(isGeneratedOutput)) !== undefined) return undefined;
   return record.summary;
 }
 

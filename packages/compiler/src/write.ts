@@ -458,11 +458,20 @@ export function refuseLinksOnTheWay(base: string, path: string, show: (path: str
   if (link !== undefined) throw linkError(link, show);
 }
 
-/** out/ itself, and the folders down to it from the project folder, must not be symbolic links. */
-function refuseLinkedOutput(outDir: string, within: string | undefined, show: (path: string) => string): void {
+/**
+ * The first symbolic link that out/ is (or a folder down to it from the project folder `within`),
+ * else one among the folders on the way to `paths` in it (`/`-separated, relative to out/).
+ */
+export function linkInOutput(outDir: string, within: string | undefined, paths: Iterable<string> = []): string | undefined {
   const rel = within === undefined ? "" : posixRelative(within, outDir);
   const inside = rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
-  const link = inside ? linkOnTheWay(within!, rel, new Map()) : lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink() ? outDir : undefined;
+  const own = inside ? linkOnTheWay(within!, rel, new Map()) : lstatSync(outDir, { throwIfNoEntry: false })?.isSymbolicLink() ? outDir : undefined;
+  return own ?? linkAmong(outDir, paths);
+}
+
+/** out/ itself, and the folders down to it from the project folder, must not be symbolic links. */
+function refuseLinkedOutput(outDir: string, within: string | undefined, show: (path: string) => string): void {
+  const link = linkInOutput(outDir, within);
   if (link !== undefined) throw linkError(link, show);
 }
 

@@ -2,7 +2,7 @@
  * Validate stage: the zod schema checks the loaded value and resolves it. Every issue is kept,
  * with its path; `todo()`-able fields report the real field's error, not "invalid union".
  */
-import { configSchema, TODO_REASON_PREFIX, type ResolvedConfig } from "@caja/dsl/schema";
+import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { z } from "zod";
 
@@ -31,7 +31,7 @@ function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): Confi
     // Fields that accept todo() are unions of the field and the marker: report the field's branch.
     const isTodoBranch = (branch: readonly z.core.$ZodIssue[]) => branch.some((i) => i.code === "custom" && i.message.includes("todo("));
     // A todo() marker whose reason is missing: that branch is the one the user meant.
-    const badReason = issue.errors.find((branch) => branch.some((i) => i.code === "custom" && i.message.startsWith(`${TODO_REASON_PREFIX} needs a reason`)));
+    const badReason = issue.errors.find((branch) => branch.some((i) => i.code === "custom" && (i.params as { todoReason?: boolean } | undefined)?.todoReason === true));
     if (badReason) return badReason.flatMap((i) => flatten(i, path));
     if (issue.errors.some(isTodoBranch)) {
       const chosen = issue.errors.find((branch) => !isTodoBranch(branch));

@@ -13,15 +13,13 @@ import { isTodo, type Todo } from "./todo.js";
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-/** Every todo-reason message starts so; the validate stage reports that branch of a union. */
-export const TODO_REASON_PREFIX = "todo()";
-
 const todoSchema = z
   .custom<Todo>(isTodo, { error: 'expected a value or todo("reason")' })
   // The reason becomes a variable's description and a line of the docs: a marker without one
   // (todo(), todo(42), or a hand-made marker) is the user's mistake, reported at the field.
   .refine((t) => typeof t.reason === "string" && t.reason.trim() !== "", {
-    error: (issue) => `${TODO_REASON_PREFIX} needs a reason, got ${describe((issue.input as { reason?: unknown }).reason)}: say why the value is open and who decides, e.g. todo("alarm e-mails not decided; owner: platform-engineering")`,
+    error: (issue) => `todo() needs a reason, got ${describe((issue.input as { reason?: unknown }).reason)}: say why the value is open and who decides, e.g. todo("alarm e-mails not decided; owner: platform-engineering")`,
+    // The validate stage reports this branch of a todo-able field's union, by this mark.
     params: { todoReason: true },
   })
   .meta({ id: "Todo", description: 'A value not decided yet: todo("reason").' });

@@ -22,7 +22,7 @@ export const IAM_OIDC = contract({
   id: "iam-oidc",
   title: "GitHub OIDC provider and deployer roles",
   scope: "global",
-  outputs: ["oidc_provider_arn", "deployer_role_arns", "deployer_role_names"],
+  outputs: ["oidc_provider_arn", "deployer_role_arns", "deployer_role_names", "planner_role_arns", "planner_role_names"],
 });
 
 /** Phase 1: ACM certificates with DNS validation. */

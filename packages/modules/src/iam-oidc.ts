@@ -1,33 +1,48 @@
 /**
- * Phase 0.5 — IAM OIDC (plan sections 3 and 6): the GitHub Actions OIDC provider and one
- * `<project>-terraform-deployer-<env>` role per environment, so CI plans and applies with short-lived
- * credentials and no stored AWS keys.
+ * Phase 0.5 — IAM OIDC (plan sections 3 and 6): the GitHub Actions OIDC provider and, for every
+ * scope (`global`, then each environment in config order), a deployer role
+ * `<project>-terraform-deployer-<scope>` and a planner role `<project>-terraform-planner-<scope>`,
+ * so CI plans and applies with short-lived credentials and no stored AWS keys.
  *
  * Inputs: `github.repository` (may be `todo()`: becomes the `github_repository` variable),
- * `github.mainBranch`, `environments` (order and tier), `state.bucket` / `state.lockTable` /
- * `state.locking`, `naming.pattern`, `accountId`, `region`.
+ * `github.mainBranch`, `environments` (order and tier), `domain` (the hosts certificates cover),
+ * `state.bucket` / `state.lockTable` / `state.locking`, `naming.pattern`, `accountId`, `region`.
  *
- * Outputs:
+ * Outputs (maps keyed by scope, `global` included):
  * - `oidc_provider_arn`: the `token.actions.githubusercontent.com` identity provider.
- * - `deployer_role_arns`: environment → role ARN (a literal when `accountId` is configured).
- * - `deployer_role_names`: environment → role name (always a literal).
+ * - `deployer_role_arns` / `planner_role_arns`: role ARNs (literals when `accountId` is configured).
+ * - `deployer_role_names` / `planner_role_names`: role names (always literals).
+ *
+ * Who can assume which role:
+ * - A deployer (write) only from a job running in the GitHub environment named like its scope
+ *   ({@link deployerTriggers}): never from a pull request or a bare branch push, so writing to AWS
+ *   always passes the environment's protection rules (deployment branches limited to the main
+ *   branch, reviewers for prod), which therefore must be configured on GitHub.
+ * - A planner (read-only) from pull requests and from the main branch, except for tier-prod
+ *   environments, whose planner trusts only the main branch ({@link plannerTriggers}): prod is
+ *   planned by manual dispatch and the daily drift check, never by a pull request.
  *
  * Security choices:
  * - Trust: `sts:AssumeRoleWithWebIdentity` only (no `sts:TagSession`: GitHub sends no session tags),
- *   plain `StringEquals` on `aud` and on an explicit `sub` list ({@link deployerSubjects}); never
- *   `ForAllValues` (true when the key is absent) and never a wildcard subject.
+ *   plain `StringEquals` on `aud` and on an explicit `sub` list; never `ForAllValues` (true when the
+ *   key is absent) and never a wildcard subject.
  * - Thumbprints: GitHub's two static values, so no `tls` provider; AWS no longer checks them for GitHub.
- * - Permissions ({@link deployerPolicyGroups}): the environment's own state keys, read-only global
- *   state, the lock table's items of the environment's keys, and the services caja manages, with
- *   resources scoped to the environment's name prefix wherever the service has resource-level
- *   permissions. Actions that only accept `"*"` are listed one by one (never `*` or `service:*` on
- *   `"*"`) and, for regional services, pinned to the configured region. No secret values
- *   (`GetSecretValue`/`PutSecretValue`) and no object access to environment buckets. Explicit denies
- *   keep a role from editing any deployer role, the OIDC provider or the state bucket's settings.
+ * - Deployer permissions ({@link deployerPolicyGroups}, {@link globalDeployerPolicyGroups}): the
+ *   scope's own state keys, read-only global state, the lock entries of the scope's keys, and the
+ *   services its roots manage, with resources scoped to the environment's name prefix wherever the
+ *   service has resource-level permissions. Actions that only accept `"*"` are listed one by one
+ *   (never `*` or `service:*` on `"*"`) and, for regional services, pinned to the configured
+ *   region. No secret values and no object access to environment buckets. The global deployer may
+ *   not write the state of the roots only an administrator applies (bootstrap, iam-oidc).
+ * - Planner permissions ({@link plannerPolicyGroups}): the deployer's, filtered to read verbs
+ *   ({@link readOnlyStatements}) minus anything that reads secret values or data, plus reading
+ *   state and taking the scope's state lock. A planner cannot write state or its digests.
+ * - Every role is denied editing any pipeline role, its policies, the OIDC provider and the state
+ *   bucket's settings.
  */
 import { isLiteral, jsonDocument } from "./core/expr.js";
 import { defineModule } from "./core/module.js";
-import { IAM_OIDC } from "./contracts.js";
+import { BOOTSTRAP, IAM_OIDC } from "./contracts.js";
 import { fitName, NAME_RULES } from "./core/naming.js";
 import { policy, type PolicyDocument, type Statement } from "./core/policies.js";
 import type { ResolvedConfig, ResolvedEnvironment } from "@caja/dsl/schema";
@@ -42,35 +57,56 @@ export const GITHUB_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "
 /** AWS's limit on a customer-managed policy document (characters, whitespace excluded). */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 
-/** One way a GitHub Actions job can present itself to a deployer role. */
+/** The scope of the account-wide roots (a name environments may not take). */
+export const PIPELINE_GLOBAL_SCOPE = "global";
+/** The two roles every scope gets: one that applies, one that only plans. */
+export const PIPELINE_ROLES = ["deployer", "planner"] as const;
+export type PipelineRole = (typeof PIPELINE_ROLES)[number];
+/** Global roots only an administrator applies: no pipeline role may write their state or locks. */
+const ADMIN_ONLY_ROOTS = [BOOTSTRAP.id, IAM_OIDC.id] as const;
+
+/** One way a GitHub Actions job can present itself to a deployer or planner role. */
 export type DeployerTrigger =
   | { readonly kind: "pull_request" }
   | { readonly kind: "branch"; readonly branch: string }
   | { readonly kind: "environment"; readonly environment: string };
 
+type TriggerConfig = Pick<ResolvedConfig, "github" | "environments">;
+
+/** `global`, then every environment in config order: the scopes that get a deployer and a planner. */
+export function roleScopes(config: Pick<ResolvedConfig, "environments">): string[] {
+  return [PIPELINE_GLOBAL_SCOPE, ...Object.values(config.environments).map((e) => e.name)];
+}
+
+/** The environment `scope` names, or undefined for the global scope. */
+function scopeEnvironment(config: Pick<ResolvedConfig, "environments">, scope: string): ResolvedEnvironment | undefined {
+  if (scope === PIPELINE_GLOBAL_SCOPE) return undefined;
+  const env = config.environments[scope];
+  if (!env) throw new Error(`internal: no scope "${scope}"`);
+  return env;
+}
+
 /**
- * Which GitHub Actions jobs may assume the deployer role of `envName`: the rule the generated
- * workflow must follow (it can derive its jobs from this function, so the two agree by construction).
- *
- * - A tier-prod environment: only jobs running in the GitHub environment of the same name
- *   (`environment: prod`, whose protection rules gate the apply). This wins over the rules below,
- *   so a prod environment listed first still cannot be reached from a pull request or a push.
- * - The first environment in config order (dev): pull requests (plan), pushes to
- *   `github.mainBranch` (the automatic apply) and jobs in its GitHub environment.
- * - Every other environment (staging): pull requests (plan) and jobs in its GitHub environment.
- *
- * A job that declares `environment:` presents the environment subject, not the branch one, so
- * environment-gated applies must use the environment named exactly like the caja environment.
+ * Which GitHub Actions jobs may assume the deployer role of `scope` (`global` or an environment):
+ * only jobs running in the GitHub environment of the same name. A job that declares `environment:`
+ * presents the environment subject, not the branch one, so the generated workflow's apply jobs must
+ * use the environment named exactly like the scope (it can derive its jobs from this function, so
+ * the two agree by construction).
  */
-export function deployerTriggers(config: Pick<ResolvedConfig, "github" | "environments">, envName: string): DeployerTrigger[] {
-  const env = config.environments[envName];
-  if (!env) throw new Error(`internal: no environment "${envName}"`);
-  const environment: DeployerTrigger = { kind: "environment", environment: env.name };
-  if (env.tier === "prod") return [environment];
-  const first = Object.values(config.environments)[0]?.name === env.name;
-  return first
-    ? [{ kind: "pull_request" }, { kind: "branch", branch: config.github.mainBranch }, environment]
-    : [{ kind: "pull_request" }, environment];
+export function deployerTriggers(config: TriggerConfig, scope: string): DeployerTrigger[] {
+  scopeEnvironment(config, scope);
+  return [{ kind: "environment", environment: scope }];
+}
+
+/**
+ * Which GitHub Actions jobs may assume the planner role of `scope`: pull requests and the main
+ * branch, except for tier-prod environments, which are planned only from the main branch (manual
+ * dispatch and the daily drift check). A pull request's code is anyone's with push access to a
+ * branch, and prod's resources are not theirs to read.
+ */
+export function plannerTriggers(config: TriggerConfig, scope: string): DeployerTrigger[] {
+  const main: DeployerTrigger = { kind: "branch", branch: config.github.mainBranch };
+  return scopeEnvironment(config, scope)?.tier === "prod" ? [main] : [{ kind: "pull_request" }, main];
 }
 
 /** The OIDC `sub` claim GitHub issues for `trigger` in `repository` (`OWNER/REPO`). */
@@ -85,15 +121,10 @@ export function githubSubject(repository: string, trigger: DeployerTrigger): str
   }
 }
 
-/**
- * The exact `sub` values the deployer role of `envName` trusts ({@link deployerTriggers} applied to
- * the repository). `repository` defaults to `github.repository`; pass the decided value (possibly a
- * variable reference) when that is `todo()`.
- */
-export function deployerSubjects(config: Pick<ResolvedConfig, "github" | "environments">, envName: string, repository?: string): string[] {
+function subjectsOf(config: TriggerConfig, triggers: readonly DeployerTrigger[], repository: string | undefined): string[] {
   const repo = repository ?? config.github.repository;
   if (typeof repo !== "string") throw new Error("internal: github.repository is todo(); pass the decided repository");
-  return deployerTriggers(config, envName).map((t) => {
+  return triggers.map((t) => {
     const sub = githubSubject(repo, t);
     // The config schema already forbids `*` in every part; a wildcard here would trust other repos.
     if (sub.includes("*")) throw new Error(`internal: wildcard in OIDC subject ${sub}`);
@@ -101,7 +132,21 @@ export function deployerSubjects(config: Pick<ResolvedConfig, "github" | "enviro
   });
 }
 
-/** The role's trust policy: GitHub's OIDC provider, the STS audience and exactly `subjects`. */
+/**
+ * The exact `sub` values the deployer role of `scope` trusts ({@link deployerTriggers} applied to
+ * the repository). `repository` defaults to `github.repository`; pass the decided value (possibly a
+ * variable reference) when that is `todo()`.
+ */
+export function deployerSubjects(config: TriggerConfig, scope: string, repository?: string): string[] {
+  return subjectsOf(config, deployerTriggers(config, scope), repository);
+}
+
+/** The exact `sub` values the planner role of `scope` trusts ({@link plannerTriggers}); as {@link deployerSubjects}. */
+export function plannerSubjects(config: TriggerConfig, scope: string, repository?: string): string[] {
+  return subjectsOf(config, plannerTriggers(config, scope), repository);
+}
+
+/** A pipeline role's trust policy: GitHub's OIDC provider, the STS audience and exactly `subjects`. */
 export function deployerTrustPolicy(providerArn: string, subjects: readonly string[]): PolicyDocument {
   return policy({
     Sid: "GitHubActionsOidc",
@@ -117,9 +162,19 @@ export function deployerTrustPolicy(providerArn: string, subjects: readonly stri
   });
 }
 
-/** `<project>-terraform-deployer-<env>`, shortened with a stable hash past IAM's 64 characters. */
-export function deployerRoleName(project: string, envName: string): string {
-  return fitName(`${project}-terraform-deployer-${envName}`, NAME_RULES.iamRole);
+/** What every name of a pipeline role of `project` starts with (names are shortened at the end only). */
+function pipelineRolePrefix(project: string, role: PipelineRole): string {
+  return `${project}-terraform-${role}-`;
+}
+
+/** `<project>-terraform-deployer-<scope>`, shortened with a stable hash past IAM's 64 characters. */
+export function deployerRoleName(project: string, scope: string): string {
+  return fitName(`${pipelineRolePrefix(project, "deployer")}${scope}`, NAME_RULES.iamRole);
+}
+
+/** `<project>-terraform-planner-<scope>`, shortened like {@link deployerRoleName}. */
+export function plannerRoleName(project: string, scope: string): string {
+  return fitName(`${pipelineRolePrefix(project, "planner")}${scope}`, NAME_RULES.iamRole);
 }
 
 /**
@@ -130,17 +185,132 @@ export function envNameGlob(config: Pick<ResolvedConfig, "project" | "naming">, 
   return config.naming.pattern.replaceAll("{project}", config.project).replaceAll("{env}", envName).replaceAll("{component}", "*");
 }
 
-export interface DeployerScope {
+/** Where a role's permissions apply: the account (a 12-digit id or an expression) and region. */
+export interface AccountScope {
   readonly config: ResolvedConfig;
-  readonly env: ResolvedEnvironment;
   /** A 12-digit id or an expression (caller identity). */
   readonly accountId: string;
   readonly region: string;
 }
 
-/** The permission groups, one managed policy each (each stays under the 6,144-character limit). */
+/** An environment deployer's scope. */
+export interface DeployerScope extends AccountScope {
+  readonly env: ResolvedEnvironment;
+}
+
+/** Any pipeline role's scope: `global` or an environment's name. */
+export interface PipelineScope extends AccountScope {
+  readonly scope: string;
+}
+
+/** An environment deployer's permission groups, one managed policy each (each under the 6,144-character limit). */
 export const DEPLOYER_POLICY_GROUPS = ["state", "network", "compute", "data", "edge"] as const;
 export type DeployerPolicyGroup = (typeof DEPLOYER_POLICY_GROUPS)[number];
+/** The global deployer's permission groups. */
+export const GLOBAL_DEPLOYER_POLICY_GROUPS = ["state", "edge"] as const;
+export type GlobalDeployerPolicyGroup = (typeof GLOBAL_DEPLOYER_POLICY_GROUPS)[number];
+
+const S3_OBJECT_WRITES = ["s3:PutObject", "s3:DeleteObject"];
+const LOCK_ITEM_WRITES = ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"];
+
+/**
+ * A Deny on everything but `except`. `NotResource` is the only way IAM can say "every object but
+ * these" (no condition key carries an object's key); the shared Statement type models `Resource` only.
+ */
+function denyAllBut(sid: string, action: string[], except: string): Statement {
+  const statement: Omit<Statement, "Resource"> & { NotResource: string } = { Sid: sid, Effect: "Deny", Action: action, NotResource: except };
+  return statement;
+}
+
+/** The explicit denies every pipeline role carries. */
+function pipelineDenies(config: ResolvedConfig, acct: string): Statement[] {
+  const iam = (path: string) => `arn:aws:iam::${acct}:${path}`;
+  const globs = PIPELINE_ROLES.map((role) => `${pipelineRolePrefix(config.project, role)}*`);
+  return [
+    {
+      Sid: "DenyDeployerAndProviderChanges",
+      Effect: "Deny",
+      Action: "iam:*",
+      Resource: [...globs.map((g) => iam(`role/${g}`)), ...globs.map((g) => iam(`policy/${g}`)), iam(`oidc-provider/${GITHUB_OIDC_HOST}`)],
+    },
+    {
+      Sid: "DenyStateBucketSettings",
+      Effect: "Deny",
+      Action: ["s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration"],
+      Resource: `arn:aws:s3:::${config.state.bucket}`,
+    },
+  ];
+}
+
+/**
+ * A pipeline role's state permissions: list the bucket, read (and, for a deployer, write) the
+ * scope's keys, read global state, take the scope's state lock, and the explicit denies.
+ */
+function stateStatements(role: PipelineRole, s: PipelineScope): Statement[] {
+  const { config, scope, accountId: acct, region } = s;
+  const global = scope === PIPELINE_GLOBAL_SCOPE;
+  const bucket = `arn:aws:s3:::${config.state.bucket}`;
+  const own = global ? "global/" : `env/${scope}/`;
+  const sidScope = global ? "Global" : "OwnEnv";
+  const table = `arn:aws:dynamodb:${region}:${acct}:table/${config.state.lockTable}`;
+  const adminRoots = global ? ADMIN_ONLY_ROOTS.map((id) => `global/${id}/`) : [];
+
+  const out: Statement[] = [
+    { Sid: "StateList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket },
+    role === "deployer"
+      ? { Sid: `StateReadWrite${sidScope}`, Effect: "Allow", Action: ["s3:GetObject", ...S3_OBJECT_WRITES], Resource: `${bucket}/${own}*` }
+      : { Sid: `StateRead${sidScope}`, Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/${own}*` },
+  ];
+  if (!global) out.push({ Sid: "StateReadGlobal", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/global/*` });
+
+  if (config.state.locking === "dynamodb") {
+    out.push({
+      Sid: `StateLock${sidScope}`,
+      Effect: "Allow",
+      Action: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+      Resource: table,
+      // Lock ids are `<bucket>/<state key>` (and `…-md5` digests): only this scope's keys.
+      // DescribeTable carries no leading key, which ForAllValues lets through, as it must.
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${config.state.bucket}/${own}*`] } },
+    });
+    if (role === "planner") {
+      out.push({
+        Sid: "DenyStateDigestWrites",
+        Effect: "Deny",
+        Action: LOCK_ITEM_WRITES,
+        Resource: table,
+        // Terraform writes a state's `-md5` digest only when it saves that state, which a planner
+        // never does; one that could rewrite it could make every later run reject the genuine
+        // state as corrupt. ForAnyValue: the deny holds when any leading key matches.
+        Condition: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["*-md5"] } },
+      });
+    }
+    if (global) {
+      out.push({
+        Sid: "DenyAdminRootLocks",
+        Effect: "Deny",
+        Action: LOCK_ITEM_WRITES,
+        Resource: table,
+        Condition: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": adminRoots.map((k) => `${config.state.bucket}/${k}*`) } },
+      });
+    }
+  }
+
+  if (role === "planner") {
+    if (config.state.locking === "s3") {
+      const lockFiles = `${bucket}/${own}*.tflock`;
+      out.push(
+        { Sid: `StateLockFiles${sidScope}`, Effect: "Allow", Action: S3_OBJECT_WRITES, Resource: lockFiles },
+        denyAllBut("DenyStateWritesButLockFiles", S3_OBJECT_WRITES, lockFiles),
+      );
+    } else {
+      out.push({ Sid: "DenyStateWrites", Effect: "Deny", Action: S3_OBJECT_WRITES, Resource: `${bucket}/*` });
+    }
+  }
+  if (global) out.push({ Sid: "DenyAdminRootState", Effect: "Deny", Action: S3_OBJECT_WRITES, Resource: adminRoots.map((k) => `${bucket}/${k}*`) });
+  out.push(...pipelineDenies(config, acct));
+  return out;
+}
 
 /** Every permission of one environment's deployer role, as one document (for inspection and tests). */
 export function deployerPolicy(scope: DeployerScope): PolicyDocument {
@@ -155,42 +325,11 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
   const { config, env, accountId: acct, region } = scope;
   const glob = envNameGlob(config, env.name);
   const slashed = `${config.project}/${env.name}/*`;
-  const bucket = `arn:aws:s3:::${config.state.bucket}`;
   const iam = (path: string) => `arn:aws:iam::${acct}:${path}`;
   const regional = (service: string, path: string) => `arn:aws:${service}:${region}:${acct}:${path}`;
   // Actions that only accept Resource "*" stay in the configured region.
   const inRegion = { StringEquals: { "aws:RequestedRegion": region } };
-  const deployerGlob = `${config.project}-terraform-deployer-*`;
-
-  const state: Statement[] = [
-    { Sid: "StateList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucket },
-    { Sid: "StateReadWriteOwnEnv", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${bucket}/env/${env.name}/*` },
-    { Sid: "StateReadGlobal", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucket}/global/*` },
-  ];
-  if (config.state.locking === "dynamodb") {
-    state.push({
-      Sid: "StateLockOwnEnv",
-      Effect: "Allow",
-      Action: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-      Resource: regional("dynamodb", `table/${config.state.lockTable}`),
-      // Lock ids are `<bucket>/<state key>` (and `…-md5` digests): only this environment's keys.
-      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${config.state.bucket}/env/${env.name}/*`] } },
-    });
-  }
-  state.push(
-    {
-      Sid: "DenyDeployerAndProviderChanges",
-      Effect: "Deny",
-      Action: "iam:*",
-      Resource: [iam(`role/${deployerGlob}`), iam(`policy/${deployerGlob}`), iam(`oidc-provider/${GITHUB_OIDC_HOST}`)],
-    },
-    {
-      Sid: "DenyStateBucketSettings",
-      Effect: "Deny",
-      Action: ["s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucket*", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration"],
-      Resource: bucket,
-    },
-  );
+  const state = stateStatements("deployer", { ...scope, scope: env.name });
 
   const network: Statement[] = [
     { Sid: "Ec2Read", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
@@ -487,10 +626,128 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
       ],
       Resource: regional("sns", glob),
     },
-    { Sid: "CostAllocationTags", Effect: "Allow", Action: ["ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"], Resource: "*" },
   ];
 
   return { state: policy(...state), network: policy(...network), compute: policy(...compute), data: policy(...data), edge: policy(...edge) };
+}
+
+/**
+ * The global deployer's permissions: what the account-wide roots the pipeline applies manage.
+ * `domain`: ACM certificates (configured region and us-east-1) and their DNS validation records;
+ * `cost-allocation`: the cost allocation tags' status.
+ */
+export function globalDeployerPolicyGroups(scope: AccountScope): Record<GlobalDeployerPolicyGroup, PolicyDocument> {
+  const { config, accountId: acct, region } = scope;
+  const certRegions = [...new Set([region, "us-east-1"])];
+  const inCertRegions = { "aws:RequestedRegion": certRegions.length === 1 ? certRegions[0]! : certRegions };
+  const edge: Statement[] = [
+    { Sid: "AcmList", Effect: "Allow", Action: "acm:ListCertificates", Resource: "*", Condition: { StringEquals: inCertRegions } },
+    {
+      Sid: "AcmRequestDnsValidated",
+      Effect: "Allow",
+      Action: "acm:RequestCertificate",
+      Resource: "*",
+      Condition: { StringEquals: { ...inCertRegions, "acm:ValidationMethod": "DNS" } },
+    },
+    {
+      Sid: "AcmCertificates",
+      Effect: "Allow",
+      Action: [
+        "acm:DescribeCertificate", "acm:GetCertificate", "acm:ListTagsForCertificate", "acm:AddTagsToCertificate",
+        "acm:RemoveTagsFromCertificate", "acm:UpdateCertificateOptions", "acm:DeleteCertificate",
+      ],
+      Resource: certRegions.map((r) => `arn:aws:acm:${r}:${acct}:certificate/*`),
+    },
+    { Sid: "Route53List", Effect: "Allow", Action: "route53:ListHostedZones*", Resource: "*" },
+    {
+      Sid: "Route53Read",
+      Effect: "Allow",
+      Action: ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"],
+      Resource: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::change/*"],
+    },
+    {
+      Sid: "Route53CertificateValidationRecords",
+      Effect: "Allow",
+      Action: "route53:ChangeResourceRecordSets",
+      Resource: "arn:aws:route53:::hostedzone/*",
+      // ForAllValues is true when a key is absent, but Route 53 sets both keys on every
+      // ChangeResourceRecordSets request, one value per change: so every change must be a CNAME
+      // named like ACM's validation records, `_<token>.<host>`, never a host itself. Every
+      // certificate host is under domain.base; one pattern keeps the policy's size independent
+      // of the number of environments.
+      Condition: {
+        "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"] },
+        "ForAllValues:StringLike": { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [`_*.${config.domain.base}`] },
+      },
+    },
+    { Sid: "CostAllocationTags", Effect: "Allow", Action: ["ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"], Resource: "*" },
+  ];
+  return { state: policy(...stateStatements("deployer", { ...scope, scope: PIPELINE_GLOBAL_SCOPE })), edge: policy(...edge) };
+}
+
+/**
+ * Actions a read verb would let through that read secret values or data. Matched both ways as IAM
+ * globs, so a wildcard such as `secretsmanager:Get*` that covers one of them is dropped too.
+ */
+export const SECRET_READ_ACTIONS = [
+  "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "secretsmanager:GetRandomPassword", "kms:Decrypt",
+  "s3:GetObject", "s3:GetObjectVersion", "ssm:GetParameter*", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer",
+  "ecr:BatchGetImage", "logs:GetLogEvents", "logs:GetLogRecord", "logs:GetQueryResults", "ec2:GetPasswordData", "ec2:GetConsoleOutput",
+] as const;
+
+/** IAM's glob match, case-insensitive like action names (`*` spans any characters, `?` one). */
+function globMatches(pattern: string, text: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, "i").test(text);
+}
+
+/** True for an action whose verb starts with Describe, List or Get and that reads no secret value or data. */
+export function isReadOnlyAction(action: string): boolean {
+  const verb = action.slice(action.indexOf(":") + 1);
+  if (!action.includes(":") || !/^(?:Describe|List|Get)/i.test(verb)) return false;
+  return !SECRET_READ_ACTIONS.some((secret) => globMatches(action, secret) || globMatches(secret, action));
+}
+
+/**
+ * The read-only part of `statements`: each Allow keeps only its {@link isReadOnlyAction} actions
+ * (its Resource and Condition unchanged) and is dropped when none is left; a Deny only narrows,
+ * so it is kept as it is.
+ */
+export function readOnlyStatements(statements: readonly Statement[]): Statement[] {
+  return statements.flatMap((s): Statement[] => {
+    if (s.Effect !== "Allow") return [s];
+    const actions = (Array.isArray(s.Action) ? s.Action : [s.Action]).filter(isReadOnlyAction);
+    if (actions.length === 0) return [];
+    return [{ ...s, Action: Array.isArray(s.Action) ? actions : actions[0]! }];
+  });
+}
+
+/** The deployer's permission groups for `s.scope`, whether `global` or an environment. */
+function scopeDeployerGroups(s: PipelineScope): Record<string, PolicyDocument> {
+  const env = scopeEnvironment(s.config, s.scope);
+  return env ? deployerPolicyGroups({ ...s, env }) : globalDeployerPolicyGroups(s);
+}
+
+/**
+ * The planner role's permissions for `s.scope`: the deployer's groups made read-only
+ * ({@link readOnlyStatements}), so the two cannot drift apart, except `state`, which reads the
+ * scope's and global state and takes the scope's lock but cannot write state.
+ */
+export function plannerPolicyGroups(s: PipelineScope): Record<string, PolicyDocument> {
+  const groups = Object.entries(scopeDeployerGroups(s)).map(([group, doc]) =>
+    [group, policy(...(group === "state" ? stateStatements("planner", s) : readOnlyStatements(doc.Statement)))] as const,
+  );
+  return Object.fromEntries(groups.filter(([, doc]) => doc.Statement.length > 0));
+}
+
+/** A pipeline role's permission groups for `s.scope`, one managed policy each. */
+export function pipelinePolicyGroups(role: PipelineRole, s: PipelineScope): Record<string, PolicyDocument> {
+  return role === "deployer" ? scopeDeployerGroups(s) : plannerPolicyGroups(s);
+}
+
+/** Every permission of a pipeline role, as one document (for inspection and tests). */
+export function pipelinePolicy(role: PipelineRole, s: PipelineScope): PolicyDocument {
+  return policy(...Object.values(pipelinePolicyGroups(role, s)).flatMap((doc) => doc.Statement));
 }
 
 /**
@@ -500,6 +757,9 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
 export function policyLength(doc: PolicyDocument): number {
   return jsonDocument(doc).replace(/\uE000[^\uE001]*\uE001/g, "123456789012").length;
 }
+
+const ROLE_NAMES: Record<PipelineRole, (project: string, scope: string) => string> = { deployer: deployerRoleName, planner: plannerRoleName };
+const ROLE_SUBJECTS: Record<PipelineRole, typeof deployerSubjects> = { deployer: deployerSubjects, planner: plannerSubjects };
 
 export const iamOidc = defineModule(IAM_OIDC, (ctx) => {
   const { root, config } = ctx;
@@ -520,7 +780,7 @@ export const iamOidc = defineModule(IAM_OIDC, (ctx) => {
     validation: [
       {
         condition: 'can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", var.github_repository))',
-        error_message: "github_repository must be OWNER/REPO, such as dbash/caja (no wildcards: it is the only repository the deployer roles trust).",
+        error_message: "github_repository must be OWNER/REPO, such as dbash/caja (no wildcards: it is the only repository the pipeline roles trust).",
       },
     ],
   });
@@ -529,38 +789,49 @@ export const iamOidc = defineModule(IAM_OIDC, (ctx) => {
   root.mockResource("aws_iam_role", { arn: `arn:aws:iam::123456789012:role/${config.project}-terraform-deployer` });
   root.mockResource("aws_iam_policy", { arn: `arn:aws:iam::123456789012:policy/${config.project}-terraform-deployer` });
 
-  const arns: Record<string, string> = {};
-  const names: Record<string, string> = {};
-  for (const env of Object.values(config.environments)) {
-    const label = `deployer_${env.name.replaceAll("-", "_")}`;
-    const roleName = ctx.claimName(deployerRoleName(config.project, env.name), NAME_RULES.iamRole);
-    const role = root.resource("aws_iam_role", label, {
-      name: roleName,
-      description: `Assumed by GitHub Actions through OIDC to plan and apply the ${env.name} roots of ${config.project}.`,
-      assume_role_policy: jsonDocument(deployerTrustPolicy(provider.attr("arn"), deployerSubjects(config, env.name, repository))),
-      max_session_duration: 3600,
-    });
-
-    const groups = deployerPolicyGroups({ config, env, accountId: account, region: ctx.region });
-    for (const group of DEPLOYER_POLICY_GROUPS) {
-      const doc = groups[group];
-      if (policyLength(doc) > MANAGED_POLICY_MAX_CHARS) throw new Error(`internal: deployer policy ${env.name}/${group} exceeds ${MANAGED_POLICY_MAX_CHARS} characters`);
-      const policyName = ctx.claimName(fitName(`${roleName}-${group}`, NAME_RULES.iamPolicy), NAME_RULES.iamPolicy);
-      const managed = root.resource("aws_iam_policy", `${label}_${group}`, {
-        name: policyName,
-        description: `Terraform deployer permissions (${group}) for the ${env.name} environment of ${config.project}.`,
-        policy: jsonDocument(doc),
+  const arns: Record<PipelineRole, Record<string, string>> = { deployer: {}, planner: {} };
+  const names: Record<PipelineRole, Record<string, string>> = { deployer: {}, planner: {} };
+  for (const scope of roleScopes(config)) {
+    const what = scope === PIPELINE_GLOBAL_SCOPE ? "account-wide roots" : `${scope} roots`;
+    for (const role of PIPELINE_ROLES) {
+      const label = `${role}_${scope.replaceAll("-", "_")}`;
+      const roleName = ctx.claimName(ROLE_NAMES[role](config.project, scope), NAME_RULES.iamRole);
+      const r = root.resource("aws_iam_role", label, {
+        name: roleName,
+        description:
+          role === "deployer"
+            ? `Assumed by GitHub Actions through OIDC, only from jobs in the ${scope} GitHub environment, to apply the ${what} of ${config.project}.`
+            : `Assumed by GitHub Actions through OIDC to plan the ${what} of ${config.project}: read-only but for the state lock.`,
+        assume_role_policy: jsonDocument(deployerTrustPolicy(provider.attr("arn"), ROLE_SUBJECTS[role](config, scope, repository))),
+        max_session_duration: 3600,
       });
-      root.resource("aws_iam_role_policy_attachment", `${label}_${group}`, { role: role.attr("name"), policy_arn: managed.attr("arn") });
+
+      for (const [group, doc] of Object.entries(pipelinePolicyGroups(role, { config, scope, accountId: account, region: ctx.region }))) {
+        if (policyLength(doc) > MANAGED_POLICY_MAX_CHARS) throw new Error(`internal: ${role} policy ${scope}/${group} exceeds ${MANAGED_POLICY_MAX_CHARS} characters`);
+        const policyName = ctx.claimName(fitName(`${roleName}-${group}`, NAME_RULES.iamPolicy), NAME_RULES.iamPolicy);
+        const managed = root.resource("aws_iam_policy", `${label}_${group}`, {
+          name: policyName,
+          description: `Terraform ${role} permissions (${group}) for the ${what} of ${config.project}.`,
+          policy: jsonDocument(doc),
+        });
+        root.resource("aws_iam_role_policy_attachment", `${label}_${group}`, { role: r.attr("name"), policy_arn: managed.attr("arn") });
+      }
+
+      arns[role][scope] = isLiteral(account) ? `arn:aws:iam::${account}:role/${roleName}` : r.attr("arn");
+      names[role][scope] = roleName;
+
+      const trust = `aws_iam_role.${label}.assume_role_policy`;
+      const who = `the ${scope} ${role} role`;
+      root.assert(`strcontains(${trust}, "${GITHUB_OIDC_HOST}:aud") && strcontains(${trust}, "${STS_AUDIENCE}")`, `${who} requires the STS audience`);
+      root.assert(`!strcontains(${trust}, "ForAllValues")`, `${who}'s trust uses plain StringEquals`);
+      if (role === "deployer") {
+        root.assert(`strcontains(${trust}, ":environment:${scope}\\"")`, `${who} trusts its GitHub environment`);
+        root.assert(`!strcontains(${trust}, ":pull_request") && !strcontains(${trust}, ":ref:")`, `${who} trusts no pull request and no bare branch`);
+      } else {
+        root.assert(`!strcontains(${trust}, ":environment:")`, `${who} trusts no GitHub environment`);
+        if (scopeEnvironment(config, scope)?.tier === "prod") root.assert(`!strcontains(${trust}, ":pull_request")`, `${who} trusts no pull request`);
+      }
     }
-
-    arns[env.name] = isLiteral(account) ? `arn:aws:iam::${account}:role/${roleName}` : role.attr("arn");
-    names[env.name] = roleName;
-
-    const trust = `aws_iam_role.${label}.assume_role_policy`;
-    root.assert(`strcontains(${trust}, "${GITHUB_OIDC_HOST}:aud") && strcontains(${trust}, "${STS_AUDIENCE}")`, `the ${env.name} deployer role requires the STS audience`);
-    root.assert(`strcontains(${trust}, ":environment:${env.name}\\"")`, `the ${env.name} deployer role trusts its GitHub environment`);
-    root.assert(`!strcontains(${trust}, "ForAllValues")`, `the ${env.name} deployer role's trust uses plain StringEquals`);
   }
 
   root.output("oidc_provider_arn", {
@@ -568,12 +839,15 @@ export const iamOidc = defineModule(IAM_OIDC, (ctx) => {
     description: "ARN of the GitHub Actions OIDC identity provider.",
     example: `arn:aws:iam::123456789012:oidc-provider/${GITHUB_OIDC_HOST}`,
   });
-  root.output("deployer_role_arns", {
-    value: arns,
-    description: "Deployer role ARN per environment, for `aws-actions/configure-aws-credentials` (`role-to-assume`).",
-    example: Object.fromEntries(Object.entries(names).map(([env, name]) => [env, `arn:aws:iam::123456789012:role/${name}`])),
-  });
-  root.output("deployer_role_names", { value: names, description: "Deployer role name per environment.", example: names });
+  for (const role of PIPELINE_ROLES) {
+    const use = role === "deployer" ? "apply jobs, in the scope's GitHub environment" : "plan and drift jobs";
+    root.output(`${role}_role_arns`, {
+      value: arns[role],
+      description: `${role === "deployer" ? "Deployer" : "Planner"} role ARN per scope (global and each environment), for \`aws-actions/configure-aws-credentials\` (\`role-to-assume\`) in ${use}.`,
+      example: Object.fromEntries(Object.entries(names[role]).map(([scope, name]) => [scope, `arn:aws:iam::123456789012:role/${name}`])),
+    });
+    root.output(`${role}_role_names`, { value: names[role], description: `${role === "deployer" ? "Deployer" : "Planner"} role name per scope.`, example: names[role] });
+  }
 
   root.assert(`aws_iam_openid_connect_provider.github.url == "${GITHUB_OIDC_URL}"`, "the OIDC provider is GitHub Actions' token issuer");
   root.assert(

@@ -178,11 +178,20 @@ describe("phases.md", () => {
     expect(rowOf(section("global/10-domain"), "`api_certificate_arn`")![2]).toBe("`dev/50-service`, `staging/50-service`, `prod/50-service`");
   });
 
-  it("places phase 9, the pipeline, with each environment's role and trusted subjects", () => {
+  it("places phase 9, the pipeline, with each scope's planner and deployer roles and who can assume them", () => {
     const nine = page.slice(page.indexOf("## Phase 9: CI/CD pipeline"), page.indexOf("## Phase 10"));
     expect(page.indexOf("## Phase 8")).toBeLessThan(page.indexOf("## Phase 9"));
-    expect(rowOf(nine, "`prod`")).toEqual(["`prod`", "`caja-terraform-deployer-prod`", "`repo:dbash/caja:environment:prod`", "not planned (the role trusts only its environment)", "manual dispatch only, in the `prod` GitHub environment", "in the `prod` environment"]);
-    expect(rowOf(nine, "`dev`")![2]).toBe("`repo:dbash/caja:pull_request`<br>`repo:dbash/caja:ref:refs/heads/main`<br>`repo:dbash/caja:environment:dev`");
+    expect(rowOf(nine, "`prod`")).toEqual([
+      "`prod`",
+      "`caja-terraform-planner-prod`",
+      "`repo:dbash/caja:ref:refs/heads/main`",
+      "`caja-terraform-deployer-prod`",
+      "`repo:dbash/caja:environment:prod`",
+      "not planned (its planner trusts only the main branch)",
+      "manual dispatch only, after the `prod` environment's approval",
+    ]);
+    expect(rowOf(nine, "`dev`")!.slice(2, 5)).toEqual(["`repo:dbash/caja:pull_request`<br>`repo:dbash/caja:ref:refs/heads/main`", "`caja-terraform-deployer-dev`", "`repo:dbash/caja:environment:dev`"]);
+    expect(rowOf(nine, "`global`")![1]).toBe("`caja-terraform-planner-global`");
     expect(nine).toContain("not by the pipeline");
   });
 });

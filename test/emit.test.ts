@@ -31,9 +31,17 @@ describe("Terraform JSON syntax", () => {
   it("pins Terraform and the AWS provider and configures the S3 backend per root", () => {
     const c = compileWith(configWith({ state: { bootstrapped: true, locking: "s3" } }));
     const tf = rootJson(c, "global/10-domain").terraform;
-    expect(tf.required_version).toBe(">= 1.7");
+    // S3-native lockfiles (use_lockfile) exist from Terraform 1.10: an older one would ignore the lock.
+    expect(tf.required_version).toBe(">= 1.10");
     expect(tf.required_providers.aws).toEqual({ source: "hashicorp/aws", version: "~> 5.0" });
     expect(tf.backend.s3).toEqual({ bucket: "caja-terraform-state", key: "global/domain/terraform.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true });
+  });
+
+  it("requires Terraform 1.7 (mock_provider tests) with the plan's DynamoDB locking, in every root", () => {
+    const c = compileWith();
+    for (const root of c.plan.roots) expect(rootJson(c, root.id).terraform.required_version).toBe(">= 1.7");
+    const s3 = compileWith(configWith({ state: { bootstrapped: true, locking: "s3" } }));
+    for (const root of s3.plan.roots) expect(rootJson(s3, root.id).terraform.required_version).toBe(">= 1.10");
   });
 
   it("keeps the bootstrap root's state local until the bucket exists", () => {

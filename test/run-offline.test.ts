@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareVersions, parseVersionJson } from "../packages/compiler/src/run/binary.js";
 import { awsReads, offlineEnv, offlineOverride } from "../packages/compiler/src/run/offline.js";
-import { localStateOutputs, outputNames } from "../packages/compiler/src/run/readiness.js";
+import { localStateOutputs, outputValues } from "../packages/compiler/src/run/readiness.js";
 import { compileWith, rootJson, tempDir } from "./helpers.js";
 
 const SKIPS = { skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: true };
@@ -33,21 +33,21 @@ describe("the offline override", () => {
 });
 
 describe("reading state", () => {
-  it("takes output names from a local state file, and no file or an empty state as no state", async () => {
+  it("takes outputs from a local state file, and no file or an empty state as no state", async () => {
     const dir = tempDir("caja-state-");
     mkdirSync(join(dir, "a"));
     writeFileSync(join(dir, "a/terraform.tfstate"), JSON.stringify({ version: 4, outputs: { vpc_id: { value: "vpc-1" } }, resources: [{}] }));
     writeFileSync(join(dir, "empty.tfstate"), JSON.stringify({ version: 4, outputs: {}, resources: [] }));
     writeFileSync(join(dir, "bad.tfstate"), "not json");
-    expect(await localStateOutputs(join(dir, "a/terraform.tfstate"))).toEqual(new Set(["vpc_id"]));
+    expect(await localStateOutputs(join(dir, "a/terraform.tfstate"))).toEqual(new Map([["vpc_id", "vpc-1"]]));
     expect(await localStateOutputs(join(dir, "none.tfstate"))).toBeUndefined();
     expect(await localStateOutputs(join(dir, "empty.tfstate"))).toBeUndefined();
     await expect(localStateOutputs(join(dir, "bad.tfstate"))).rejects.toThrow(/is not a Terraform state file/);
   });
 
-  it("takes output names from terraform output -json", () => {
-    expect(outputNames(`{"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"}}\n`)).toEqual(new Set(["vpc_id"]));
-    expect(outputNames("{}\n")).toBeUndefined();
+  it("takes outputs and their values from terraform output -json", () => {
+    expect(outputValues(`{"vpc_id":{"sensitive":false,"type":"string","value":"vpc-1"}}\n`)).toEqual(new Map([["vpc_id", "vpc-1"]]));
+    expect(outputValues("{}\n")).toBeUndefined();
   });
 });
 

@@ -1,13 +1,16 @@
 /**
  * The runner against a fake terraform that keeps state in memory (the bootstrap root's local
  * state as a real file): order, waiting for unapplied roots, stopping at the first failure,
- * destroy's reverse order, trial mode, and output that never interleaves.
+ * destroy's reverse order, trial mode, output that never interleaves, and applying saved plans
+ * only while they are still the plans that were reviewed.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseManifest, selectRoots, type Manifest, type ManifestRoot } from "../packages/compiler/src/run/manifest.js";
 import { OFFLINE_OVERRIDE } from "../packages/compiler/src/run/offline.js";
+import { BUNDLE_FORMAT, BUNDLE_MANIFEST, bundleFile, bundleText, outputsDigest, parseBundle, sha256, type BundleRoot, type PlanBundle } from "../packages/compiler/src/run/bundle.js";
+import { hasChanges } from "../packages/compiler/src/run/changes.js";
 import type { Outcome, RootResult } from "../packages/compiler/src/run/render.js";
 import { PLAN_FILE, runRoots, type RunSpec, type Terraform } from "../packages/compiler/src/run/runner.js";
 import type { TerraformRun } from "../packages/compiler/src/terraform.js";
@@ -20,18 +23,47 @@ interface Call {
   end: number;
 }
 
-/** Terraform as far as the runner can tell: state per root, plans that create or destroy two resources. */
+/**
+ * Terraform as far as the runner can tell: state per root, plans that create or destroy two
+ * resources (or change nothing, or replace one). With `planFiles`, each plan is written to its
+ * file with a text naming the root and the plan's number, so an apply can tell which plan it was
+ * given; off by default, as file writes shift the timing the ordering tests observe.
+ */
 class FakeTerraform implements Terraform {
   readonly calls: Call[] = [];
+  /** With `planFiles`: the plan file's text each apply found, in apply order. */
+  readonly appliedPlans: { readonly root: string; readonly plan: string }[] = [];
   private readonly state = new Map<string, Set<string>>();
   private readonly destroying = new Set<string>();
+  /** Output values other than the default "x", by root. */
+  private readonly values = new Map<string, Map<string, unknown>>();
   private clock = 0;
+  private plans = 0;
 
   constructor(
     private readonly runDir: string,
     private readonly manifest: Manifest,
-    private readonly options: { failPlan?: string; drop?: Record<string, string[]> } = {},
+    private readonly options: {
+      failPlan?: string;
+      drop?: Record<string, string[]>;
+      /** Roots whose plans change nothing. */
+      noChanges?: readonly string[];
+      /** Roots whose plans replace one of the two resources. */
+      replaces?: readonly string[];
+      /** Output values a root's apply gives it. */
+      applySets?: Record<string, Record<string, unknown>>;
+      /** Write each plan to its file, for a bundle to keep. */
+      planFiles?: boolean;
+    } = {},
   ) {}
+
+  /** Change an output's value in a root's state, as something outside the run would. */
+  setOutput(id: string, name: string, value: unknown): this {
+    const values = this.values.get(id) ?? new Map<string, unknown>();
+    this.values.set(id, values.set(name, value));
+    if (this.state.has(id)) this.write(this.root(id));
+    return this;
+  }
 
   /** Give roots state, as if applied before the run. */
   applied(ids: readonly string[]): this {
@@ -50,17 +82,23 @@ class FakeTerraform implements Terraform {
           if (this.options.failPlan === root.id) return { code: 1, stdout: "", stderr: `Error: broken override in ${root.id}`, ms: 1 };
           if (args.includes("-destroy")) this.destroying.add(root.id);
           else this.destroying.delete(root.id);
+          if (this.options.planFiles) writeFileSync(join(this.runDir, root.dir, PLAN_FILE), `${root.id} plan ${++this.plans}\n`);
           return ok([1, 2, 3].map((n) => `${root.id} plan line ${n}`).join("\n"));
         case "show": {
+          if (this.options.noChanges?.includes(root.id)) return ok(JSON.stringify({ resource_changes: [{ address: "aws_thing.one", change: { actions: ["no-op"] } }] }));
           const actions = this.destroying.has(root.id) ? ["delete"] : ["create"];
-          return ok(JSON.stringify({ resource_changes: [{ change: { actions } }, { change: { actions } }] }));
+          const second = this.options.replaces?.includes(root.id) ? ["delete", "create"] : actions;
+          return ok(JSON.stringify({ resource_changes: [{ address: "aws_thing.one", change: { actions } }, { address: "aws_thing.two", change: { actions: second } }] }));
         }
-        case "apply":
+        case "apply": {
+          if (this.options.planFiles) this.appliedPlans.push({ root: root.id, plan: readFileSync(join(this.runDir, root.dir, PLAN_FILE), "utf8") });
+          for (const [name, value] of Object.entries(this.options.applySets?.[root.id] ?? {})) this.setOutput(root.id, name, value);
           if (this.destroying.has(root.id)) this.remove(root);
           else this.write(root);
           return ok(`${root.id} apply complete`);
+        }
         case "output":
-          return ok(JSON.stringify(Object.fromEntries([...(this.state.get(root.id) ?? [])].map((o) => [o, { value: "x" }]))));
+          return ok(JSON.stringify(Object.fromEntries([...(this.state.get(root.id) ?? [])].map((o) => [o, { value: this.valueOf(root.id, o) }]))));
         case "state":
           return ok(this.state.has(root.id) ? "aws_thing.one\naws_thing.two" : "");
         default:
@@ -96,8 +134,13 @@ class FakeTerraform implements Terraform {
     if (root.backend.type === "local") {
       const file = join(this.runDir, root.dir, root.backend.path);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify({ version: 4, outputs: Object.fromEntries(outputs.map((o) => [o, { value: "x", type: "string" }])), resources: [{ type: "aws_thing" }] }));
+      writeFileSync(file, JSON.stringify({ version: 4, outputs: Object.fromEntries(outputs.map((o) => [o, { value: this.valueOf(root.id, o), type: "string" }])), resources: [{ type: "aws_thing" }] }));
     }
+  }
+
+  private valueOf(id: string, name: string): unknown {
+    const values = this.values.get(id);
+    return values?.has(name) ? values.get(name) : "x";
   }
 
   private remove(root: ManifestRoot): void {
@@ -126,7 +169,7 @@ async function run(
   env: ReturnType<typeof setup>,
   terraform: FakeTerraform,
   targets: readonly string[],
-  options: { parallel?: number; offline?: boolean; heartbeatMs?: number } = {},
+  options: { parallel?: number; offline?: boolean; heartbeatMs?: number; saved?: RunSpec["saved"] } = {},
 ): Promise<{ results: RootResult[]; lines: string[]; blocks: (readonly string[])[]; outcome: (id: string) => Outcome }> {
   const blocks: (readonly string[])[] = [];
   const results = await runRoots({
@@ -140,6 +183,7 @@ async function run(
     terraform,
     print: (lines) => blocks.push([...lines]),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.saved ? { saved: options.saved } : {}),
   });
   return { results, blocks, lines: blocks.flat(), outcome: (id) => results.find((r) => r.root === id)!.outcome };
 }
@@ -323,5 +367,178 @@ describe("trial mode", () => {
     expect(readFileSync(victim, "utf8")).toBe("do not overwrite\n");
     expect(lstatSync(join(env.runDir, "global/00-bootstrap", OFFLINE_OVERRIDE)).isFile()).toBe(true);
     expect(lstatSync(join(env.runDir, ".logs", "global", "00-bootstrap.log")).isFile()).toBe(true);
+  });
+});
+
+/**
+ * Plan `targets`, then save the plans as `caja plan --save-plans` does: each plan with changes
+ * copied into a bundle folder with its digests, then `plans.json`, read back as apply reads it.
+ */
+async function planAndSave(env: ReturnType<typeof setup>, tf: FakeTerraform, targets: readonly string[]): Promise<NonNullable<RunSpec["saved"]>> {
+  const planned = await run("plan", env, tf, targets);
+  const dir = tempDir("caja-plans-");
+  const roots = planned.results.flatMap((r): BundleRoot[] => {
+    const o = r.outcome;
+    if (o.kind === "waits") return [{ id: r.root, status: "waits", waitsFor: o.for }];
+    if (o.kind !== "done") throw new Error(`${r.root} was not planned: ${o.kind}`);
+    if (!hasChanges(o.changes)) return [{ id: r.root, status: "no-changes", changes: o.changes }];
+    const rootDir = join(env.runDir, env.manifest.roots.find((m) => m.id === r.root)!.dir);
+    const plan = readFileSync(join(rootDir, PLAN_FILE));
+    writeFileSync(join(dir, bundleFile(r.root, ".tfplan")), plan);
+    return [
+      {
+        id: r.root,
+        status: "changes",
+        changes: o.changes,
+        removals: o.removals ?? [],
+        upstream: o.upstream ?? [],
+        plan: bundleFile(r.root, ".tfplan"),
+        planSha256: sha256(plan),
+        configSha256: sha256(readFileSync(join(rootDir, "main.tf.json"))),
+      },
+    ];
+  });
+  const bundle: PlanBundle = { format: BUNDLE_FORMAT, commit: "c0ffee1".padEnd(40, "0"), roots };
+  writeFileSync(join(dir, BUNDLE_MANIFEST), bundleText(bundle));
+  return { bundle: parseBundle(readFileSync(join(dir, BUNDLE_MANIFEST), "utf8"), BUNDLE_MANIFEST), dir };
+}
+
+describe("applying saved plans", () => {
+  const DEV = ["dev/20-network", "dev/30-persistence", "dev/40-platform", "dev/50-service", "dev/60-static-site", "dev/70-dns", "dev/80-observability", "dev/90-hardening"];
+  const ADDED_TWO = { add: 2, change: 0, destroy: 0, import: 0, outputs: 0 };
+  const stale = (why: string) => `stale plan: ${why}. Plan again (re-run the workflow, or caja plan --save-plans) and apply that plan.`;
+  const kinds = (results: readonly RootResult[]) => results.map((x) => `${x.root} ${x.outcome.kind}`);
+
+  it("records with each plan what it deletes and a digest of every upstream output it read", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { replaces: ["dev/30-persistence"] }).applied(env.all);
+    const r = await run("plan", env, tf, ["dev"]);
+    const bootstrap = ["dynamodb_lock_table", "hosted_zone_id", "name_servers", "state_bucket_name"];
+    const network = ["database_subnet_group_name", "rds_security_group_id"];
+    const asApplied = (names: readonly string[]) => new Map(names.map((n) => [n, "x"]));
+    expect(r.outcome("dev/30-persistence")).toEqual({
+      kind: "done",
+      changes: { add: 2, change: 0, destroy: 1, import: 0, outputs: 0 },
+      applied: false,
+      output: "dev/30-persistence plan line 1\ndev/30-persistence plan line 2\ndev/30-persistence plan line 3",
+      removals: [{ address: "aws_thing.two", action: "replace" }],
+      upstream: [
+        { root: "global/00-bootstrap", outputs: bootstrap, sha256: outputsDigest(asApplied(bootstrap), bootstrap) },
+        { root: "dev/20-network", outputs: network, sha256: outputsDigest(asApplied(network), network) },
+      ],
+    });
+    expect(r.outcome("dev/20-network")).toMatchObject({ removals: [], upstream: [{ root: "global/00-bootstrap", outputs: bootstrap }] });
+  });
+
+  it("applies exactly the saved plan files, leaves roots without changes alone and reports waiting roots as waiting", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { noChanges: ["dev/40-platform"], planFiles: true }).applied(env.all.filter((id) => id !== "dev/60-static-site"));
+    const saved = await planAndSave(env, tf, ["dev"]);
+    expect(saved.bundle.roots.map((x) => `${x.id} ${x.status}`)).toEqual([
+      "dev/20-network changes",
+      "dev/30-persistence changes",
+      "dev/40-platform no-changes",
+      "dev/50-service changes",
+      "dev/60-static-site changes",
+      "dev/70-dns waits",
+      "dev/80-observability changes",
+      "dev/90-hardening changes",
+    ]);
+    // Plans made since, beside the roots, are not the plans that were reviewed.
+    for (const id of DEV) writeFileSync(join(env.runDir, id, PLAN_FILE), "a later plan\n");
+    const before = tf.calls.length;
+
+    const r = await run("apply", env, tf, ["dev"], { saved });
+    const during = tf.calls.slice(before);
+    expect(tf.appliedPlans).toEqual([
+      { root: "dev/20-network", plan: "dev/20-network plan 1\n" },
+      { root: "dev/30-persistence", plan: "dev/30-persistence plan 2\n" },
+      { root: "dev/50-service", plan: "dev/50-service plan 4\n" },
+      { root: "dev/60-static-site", plan: "dev/60-static-site plan 5\n" },
+      { root: "dev/80-observability", plan: "dev/80-observability plan 6\n" },
+      { root: "dev/90-hardening", plan: "dev/90-hardening plan 7\n" },
+    ]);
+    expect(during.filter((c) => c.args[0] === "plan" || c.args[0] === "show")).toEqual([]);
+    for (const id of ["dev/20-network", "dev/30-persistence", "dev/50-service", "dev/60-static-site", "dev/80-observability", "dev/90-hardening"]) {
+      expect(
+        during.filter((c) => c.root === id && c.args[0] !== "output").map((c) => c.args.join(" ")),
+        id,
+      ).toEqual(["init", `apply -input=false -no-color ${PLAN_FILE}`]);
+    }
+    expect(r.outcome("dev/20-network")).toEqual({ kind: "done", changes: ADDED_TWO, applied: true, output: "dev/20-network apply complete", removals: [] });
+    // Read by the roots after it, never applied.
+    expect(r.outcome("dev/40-platform")).toEqual({ kind: "done", changes: { add: 0, change: 0, destroy: 0, import: 0, outputs: 0 }, applied: false, output: "" });
+    expect(during.filter((c) => c.root === "dev/40-platform").map((c) => c.args[0])).toEqual(["init", "output"]);
+    expect(r.outcome("dev/70-dns")).toEqual({ kind: "waits", for: "dev/60-static-site", missing: [] });
+    expect(during.filter((c) => c.root === "dev/70-dns")).toEqual([]);
+  });
+
+  it("refuses a root planned against upstream outputs that changed since, applies none of it and starts nothing after it", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { planFiles: true }).applied(env.all);
+    const saved = await planAndSave(env, tf, ["dev"]);
+    tf.setOutput("global/10-domain", "api_certificate_arn", "arn:aws:acm:us-east-1:123456789012:certificate/renewed");
+    const before = tf.calls.length;
+
+    const r = await run("apply", env, tf, ["dev"], { saved });
+    expect(kinds(r.results)).toEqual([
+      "dev/20-network done",
+      "dev/30-persistence done",
+      "dev/40-platform done",
+      "dev/50-service failed",
+      "dev/60-static-site not-run",
+      "dev/70-dns not-run",
+      "dev/80-observability not-run",
+      "dev/90-hardening not-run",
+    ]);
+    expect(r.outcome("dev/50-service")).toEqual({
+      kind: "failed",
+      command: "caja apply --plans (checking the saved plan)",
+      detail: stale("dev/50-service was planned against outputs of global/10-domain (api_certificate_arn) that have changed since"),
+      log: join(env.runDir, ".logs/dev/50-service.log"),
+    });
+    expect(tf.appliedPlans.map((p) => p.root)).toEqual(["dev/20-network", "dev/30-persistence", "dev/40-platform"]);
+    for (const id of DEV.slice(4)) expect(tf.calls.slice(before).filter((c) => c.root === id), id).toEqual([]);
+  });
+
+  it("refuses a root whose producer's apply earlier in the same run changed what it reads", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { applySets: { "dev/20-network": { rds_security_group_id: "sg-new" } }, planFiles: true }).applied(env.all);
+    const saved = await planAndSave(env, tf, ["dev"]);
+
+    const r = await run("apply", env, tf, ["dev"], { saved });
+    expect(kinds(r.results)).toEqual(["dev/20-network done", "dev/30-persistence failed", ...DEV.slice(2).map((id) => `${id} not-run`)]);
+    expect(r.outcome("dev/30-persistence")).toMatchObject({
+      kind: "failed",
+      detail: stale("dev/30-persistence was planned against outputs of dev/20-network (database_subnet_group_name, rds_security_group_id) that have changed since"),
+    });
+    expect(tf.appliedPlans.map((p) => p.root)).toEqual(["dev/20-network"]);
+  });
+
+  it("refuses a plan file whose bytes are not the ones recorded, running nothing", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { planFiles: true }).applied(env.all);
+    const saved = await planAndSave(env, tf, ["dev"]);
+    writeFileSync(join(saved.dir, bundleFile("dev/20-network", ".tfplan")), "dev/20-network plan 1\n# edited\n");
+    const before = tf.calls.length;
+
+    const r = await run("apply", env, tf, ["dev"], { saved });
+    expect(kinds(r.results)).toEqual(["dev/20-network failed", ...DEV.slice(1).map((id) => `${id} not-run`)]);
+    expect(r.outcome("dev/20-network")).toMatchObject({ kind: "failed", command: "caja apply --plans (checking the saved plan)", detail: stale("dev__20-network.tfplan is not the plan that was recorded") });
+    expect(tf.calls.slice(before)).toEqual([]);
+    expect(tf.appliedPlans).toEqual([]);
+  });
+
+  it("refuses a root whose main.tf.json was edited after planning", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { planFiles: true }).applied(env.all);
+    const saved = await planAndSave(env, tf, ["dev"]);
+    const config = join(env.runDir, "dev/40-platform/main.tf.json");
+    writeFileSync(config, readFileSync(config, "utf8").replace("{", '{"locals": {"edited": true},'));
+
+    const r = await run("apply", env, tf, ["dev"], { saved });
+    expect(kinds(r.results)).toEqual(["dev/20-network done", "dev/30-persistence done", "dev/40-platform failed", ...DEV.slice(3).map((id) => `${id} not-run`)]);
+    expect(r.outcome("dev/40-platform")).toMatchObject({ kind: "failed", detail: stale("dev/40-platform/main.tf.json is not the file that was planned") });
+    expect(tf.appliedPlans.map((p) => p.root)).toEqual(["dev/20-network", "dev/30-persistence"]);
   });
 });

@@ -17,6 +17,11 @@ export interface PhaseDef {
   readonly modules: readonly ModuleDef[];
   /** Keeps its own state locally until `state.bootstrapped` (it creates the bucket). */
   readonly ownsStateBucket?: boolean;
+  /**
+   * Applied once from an administrator's machine, never by the pipeline: the pipeline's roles
+   * exist only after it, and none of them may change the state bucket or the OIDC roles.
+   */
+  readonly administered?: boolean;
   /** What a person must do after applying, if anything. */
   readonly manualSteps: readonly string[];
   /** The plan's exit criteria for the phase. */
@@ -26,13 +31,13 @@ export interface PhaseDef {
 export const PHASES: readonly PhaseDef[] = [
   {
     id: "bootstrap", number: 0, dir: "00-bootstrap", title: "Bootstrap foundations", scope: "global",
-    modules: [MODULES.bootstrap], ownsStateBucket: true,
+    modules: [MODULES.bootstrap], ownsStateBucket: true, administered: true,
     manualSteps: ["Update the registrar's name servers to the `name_servers` output, then wait for propagation."],
     exitCriteria: "`dig NS <root domain>` returns the four Route 53 name servers.",
   },
   {
     id: "iam-oidc", number: 0.5, dir: "05-iam-oidc", title: "IAM OIDC and deployer roles", scope: "global",
-    modules: [MODULES.iamOidc], manualSteps: [],
+    modules: [MODULES.iamOidc], administered: true, manualSteps: [],
     exitCriteria: "A GitHub Actions dry-run plan job assumes its deployer role (`sts:GetCallerIdentity` succeeds).",
   },
   {

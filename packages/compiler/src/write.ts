@@ -222,7 +222,7 @@ interface Journal {
  * file is created fresh (never an existing file or link of that name). On failure it is removed
  * and the error thrown.
  */
-export function replaceFile(path: string, content: string, options: { readonly mode?: number } = {}): void {
+export function replaceFile(path: string, content: string | Uint8Array, options: { readonly mode?: number } = {}): void {
   const temp = `${path}.caja-${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });

@@ -1,15 +1,15 @@
 /**
  * `phases.md` (+ `phases.svg`): the phase graph, then every root in the plan's phase order: what it
  * creates, what it reads from which root, its outputs, the manual steps and the plan's exit
- * criteria. Phase 9 (the pipeline) sits in its place with the deployer roles it assumes.
+ * criteria. Phase 9 (the pipeline) sits in its place with the roles it assumes.
  */
 import type { ResolvedConfig } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { render } from "@caja/modules";
-import { deployerSubjects } from "../../../modules/src/iam-oidc.js";
+import { deployerSubjects, plannerSubjects } from "../../../modules/src/iam-oidc.js";
 import { phaseGraph, renderMermaid, stateBackendNote, type PhaseGraph } from "../graph.js";
 import type { Plan, RootPlan } from "../plan.js";
-import { pipeline, pipelineSetup, WORKFLOW_FILE, type PipelineEnv } from "../workflow.js";
+import { pipeline, pipelineSetup, WORKFLOW_FILE, type PipelineScope } from "../workflow.js";
 import { code, pageHeader, siteLabel, table, type DocsOptions } from "./markdown.js";
 
 export const PHASES_SVG = "phases.svg";
@@ -130,34 +130,36 @@ function readersOf(graph: PhaseGraph): Map<string, string[]> {
 function pipelineSection(config: ResolvedConfig, plan: Pick<Plan, "roots">): string[] {
   const p = pipeline(config, plan);
   const repo = isTodo(config.github.repository) ? undefined : config.github.repository;
-  const subjects = (e: PipelineEnv) => deployerSubjects(config, e.name, repo ?? "OWNER/REPO").map(code).join("<br>");
-  const apply = (e: PipelineEnv) =>
-    e.apply === "push"
-      ? `every push to ${code(p.mainBranch)}`
-      : e.apply === "approval"
-        ? `on push${e.after ? `, after ${code(e.after)}` : ""}, once the ${code(e.name)} GitHub environment approves`
-        : `manual dispatch only, in the ${code(e.name)} GitHub environment`;
+  const subjects = (list: readonly string[]) => list.map(code).join("<br>");
+  const apply = (s: PipelineScope) =>
+    s.applyOn === "dispatch"
+      ? `manual dispatch only, after the ${code(s.name)} environment's approval`
+      : s.approval
+        ? `on push, after the scopes before it, once the ${code(s.name)} environment approves`
+        : `every push to ${code(p.mainBranch)}, in the ${code(s.name)} environment`;
   const lines = [`## Phase ${PIPELINE_PHASE.number}: ${PIPELINE_PHASE.title}`, ""];
   lines.push(
-    `Not a root: \`${WORKFLOW_FILE}\`, generated with the roots. Jobs authenticate with GitHub OIDC and assume the deployer roles of phase 0.5; each job presents a subject its role trusts.${repo ? "" : ` \`github.repository\` is undecided, so subjects are shown for \`OWNER/REPO\`.`}`,
+    `Not a root: \`${WORKFLOW_FILE}\`, generated with the roots. Jobs authenticate with GitHub OIDC and assume the roles of phase 0.5. Plans (pull requests, the plan before each apply, drift checks) use the scope's read-only planner role; applies use its deployer role, which trusts only jobs in the GitHub environment named like the scope, so only after that environment's protection rules. Each apply applies exactly the plans saved by its plan job and shown in its summary.${repo ? "" : ` \`github.repository\` is undecided, so subjects are shown for \`OWNER/REPO\`.`}`,
     "",
   );
   lines.push(
     ...table(
-      ["Environment", "Deployer role", "Trusted OIDC subjects", "Pull requests", "Apply", "Drift check (daily)"],
-      p.envs.map((e) => [
-        code(e.name),
-        code(e.role),
-        subjects(e),
-        e.planTrigger ? "plan of changed roots and their dependents" : "not planned (the role trusts only its environment)",
-        apply(e),
-        e.driftTrigger.kind === "environment" ? `in the ${code(e.name)} environment` : `as ${code(p.mainBranch)}`,
+      ["Scope", "Planner role (read-only)", "Trusted by", "Deployer role", "Trusted by", "Pull requests", "Apply"],
+      p.scopes.map((s) => [
+        code(s.name),
+        code(s.planner),
+        subjects(plannerSubjects(config, s.name, repo ?? "OWNER/REPO")),
+        code(s.deployer),
+        subjects(deployerSubjects(config, s.name, repo ?? "OWNER/REPO")),
+        s.plannedOnPullRequests ? "plan of changed roots and their dependents" : "not planned (its planner trusts only the main branch)",
+        apply(s),
       ]),
     ),
     "",
   );
-  if (p.manualRoots.length > 0) lines.push(`Applied from an administrator's machine, not by the pipeline (the deployer roles cannot change them): ${p.manualRoots.map(code).join(", ")}.`, "");
-  lines.push("Set up once in the repository's settings on GitHub:", "", ...pipelineSetup(p).map((l) => `- ${l}`), "");
+  lines.push(`Daily, every scope is planned for drift with its planner role, outside the protected environments (no approval).`, "");
+  if (p.administeredRoots.length > 0) lines.push(`Applied from an administrator's machine, not by the pipeline (no pipeline role can change them): ${p.administeredRoots.map(code).join(", ")}.`, "");
+  lines.push("Set up once:", "", ...pipelineSetup(p).map((l) => `- ${l}`), "");
   lines.push(`- **Manual steps**: none`, `- **Exit criteria** (plan): ${PIPELINE_PHASE.exitCriteria}`, "");
   return lines;
 }

@@ -38,3 +38,19 @@ export function planChanges(plan: unknown): Changes {
 export function hasChanges(c: Changes): boolean {
   return c.add + c.change + c.destroy + c.import + c.outputs > 0;
 }
+
+/** A resource the plan deletes, on its own or to create it anew. */
+export interface Removal {
+  readonly address: string;
+  readonly action: "destroy" | "replace";
+}
+
+/** Every resource the plan deletes, by address, in the plan's order. */
+export function planRemovals(plan: unknown): Removal[] {
+  const doc = (plan ?? {}) as { resource_changes?: readonly { address?: unknown; change?: { actions?: readonly string[] } }[] };
+  return (doc.resource_changes ?? []).flatMap((rc): Removal[] => {
+    const actions = rc.change?.actions ?? [];
+    if (!actions.includes("delete") || typeof rc.address !== "string") return [];
+    return [{ address: rc.address, action: actions.includes("create") ? "replace" : "destroy" }];
+  });
+}

@@ -1,14 +1,19 @@
 /** What `caja plan`, `caja apply` and `caja destroy` share: flags, checks before running, the report. */
-import { rm } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { lstatSync } from "node:fs";
+import { appendFile, readFile, rm } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import { parseArgs, UsageError, type Args, type FlagSpec, type Io } from "../commands/support.js";
 import { CajaUserError } from "../errors.js";
 import { runTerraform, terraformEnv, withCacheLock, type TerraformRun } from "../terraform.js";
 import { resolveTerraform } from "./binary.js";
-import { SelectionError, selectRoots, type ManifestRoot } from "./manifest.js";
+import { replaceFile } from "../write.js";
+import { BUNDLE_FORMAT, BUNDLE_MANIFEST, COMMIT_ID, bundleFile, bundleText, parseBundle, sha256, summaryMarkdown, type BundleRoot, type PlanBundle } from "./bundle.js";
+import { hasChanges } from "./changes.js";
+import { SelectionError, selectRoots, type Manifest, type ManifestRoot } from "./manifest.js";
 import { offlineEnv } from "./offline.js";
-import { duration, summaryTable, type RootResult } from "./render.js";
-import { runRoots, type Terraform } from "./runner.js";
+import { duration, status, summaryTable, type RootResult } from "./render.js";
+import { LOCK_FILE, PLAN_FILE, runRoots, type Terraform } from "./runner.js";
 import { blockingTodos, LOG_DIR, prepareWorkspace, TRIAL_DIR, type Workspace } from "./workspace.js";
 
 export const COMMON_FLAGS: FlagSpec = { "--config": "value", "--out": "value", "--phase": "value", "--parallel": "value", "--terraform": "value", "--backend": "value" };
@@ -33,6 +38,10 @@ export function selectOrUsage(workspace: Workspace, targets: readonly string[], 
   }
 }
 
+/** The flags of `caja plan` and `caja apply` the pipeline uses: saved plans, summaries, outputs. */
+export const PLAN_FLAGS: FlagSpec = { "--roots": "value", "--save-plans": "value", "--summary": "value", "--github-output": "value", "--detailed-exitcode": "bool", "--commit": "value" };
+export const APPLY_FLAGS: FlagSpec = { "--roots": "value", "--plans": "value", "--summary": "value", "--commit": "value" };
+
 export async function runAction(action: Action, argv: readonly string[], io: Io, extra: FlagSpec = {}): Promise<number> {
   const args = parseArgs(argv, { ...COMMON_FLAGS, ...extra });
   if (args.positional.length === 0) throw new UsageError(`caja ${action} needs what to ${action}: global, an environment name or all`);
@@ -49,9 +58,17 @@ export async function runAction(action: Action, argv: readonly string[], io: Io,
   const config = args.value("--config");
   const outDir = args.value("--out");
   const workspace = await prepareWorkspace({ cwd: io.cwd, trial, ...(config ? { config } : {}), ...(outDir ? { outDir } : {}) });
-  const roots = selectOrUsage(workspace, args.positional, args.value("--phase"));
+  const savedDir = args.value("--plans");
+  const saveDir = args.value("--save-plans");
+  if (trial && saveDir !== undefined) throw new UsageError("trial mode plans with fake credentials and local state: its plans cannot be saved for apply");
+  if (savedDir !== undefined && args.value("--phase") !== undefined) throw new UsageError("--plans applies the roots planned into it; --phase cannot narrow them");
+  const saved = savedDir === undefined ? undefined : await readSaved(resolve(io.cwd, savedDir), workspace.manifest, io.cwd, args.value("--commit"));
+  const roots = onlyListed(selectOrUsage(workspace, args.positional, args.value("--phase")), args.value("--roots"), saved?.bundle);
+  // Known before terraform runs: a bundle must name the commit its plans were made from.
+  const commit = saved?.bundle.commit ?? (saveDir !== undefined ? (args.value("--commit") ?? headCommit(io.cwd)) : args.value("--commit"));
+  if (commit !== undefined && !COMMIT_ID.test(commit)) throw new UsageError(`--commit expects a full commit id (40 or 64 hexadecimal digits), got "${commit}"`);
 
-  const todos = blockingTodos(workspace.compiled.todos, roots, io.cwd);
+  const todos = blockingTodos(workspace.compiled.todos, roots, io.cwd, process.env);
   if (todos.length > 0) {
     throw new CajaUserError(
       [`refusing to ${action}: ${todos.length} todo() value${todos.length === 1 ? "" : "s"} in the config would become ${todos.length === 1 ? "a variable" : "variables"} without a value. Decide ${todos.length === 1 ? "it" : "them"} in the config:`, ...todos.map((t) => `  ${t}`)].join("\n"),
@@ -86,14 +103,118 @@ export async function runAction(action: Action, argv: readonly string[], io: Io,
     print: (lines) => lines.forEach((l) => io.out(l)),
     displayPath: (p) => relative(io.cwd, p) || p,
     heartbeatMs: 30_000,
+    ...(saved ? { saved } : {}),
   });
   io.out("");
   for (const line of summaryTable(action, results)) io.out(line);
   io.out(`(${duration(performance.now() - started)}; logs in ${relative(io.cwd, logDir)}/)`);
-  return verdict(action, results, workspace, trial, io);
+
+  const title = `caja ${action}${args.has("--detailed-exitcode") ? " (drift check: any change fails)" : ""}: ${scopes || "no root"}`;
+  const bundle = bundleOf(commit ?? "", results);
+  if (saveDir !== undefined) {
+    const dir = resolve(io.cwd, saveDir);
+    await savePlans(dir, bundle, workspace.runDir, roots);
+    io.out(`saved ${bundle.roots.filter((r) => r.status === "changes").length} plan(s) and ${BUNDLE_MANIFEST} in ${relative(io.cwd, dir) || "."}/`);
+  }
+  const summaries = args.values("--summary");
+  if (summaries.length > 0) {
+    const text = `${action === "plan" ? summaryMarkdown(title, bundle, planTexts(results)) : applySummary(title, results, commit)}\n`;
+    for (const file of summaries) await appendFile(resolve(io.cwd, file), text);
+  }
+  const githubOutput = args.value("--github-output");
+  if (githubOutput !== undefined) {
+    const changed = bundle.roots.filter((r) => r.status === "changes").map((r) => r.id);
+    await appendFile(resolve(io.cwd, githubOutput), `changes=${changed.length > 0}\nchanged_roots=${changed.join(" ")}\n`);
+  }
+  const code = verdict(action, results, workspace, trial, io, saved !== undefined);
+  if (code === 0 && args.has("--detailed-exitcode") && bundle.roots.some((r) => r.status === "changes")) return 2;
+  return code;
 }
 
-function verdict(action: Action, results: readonly RootResult[], workspace: Workspace, trial: boolean, io: Io): number {
+/** `--roots` (ids separated by spaces or commas) narrows the selection; `--plans` narrows it to the bundle's roots. */
+function onlyListed(roots: ManifestRoot[], listed: string | undefined, bundle: PlanBundle | undefined): ManifestRoot[] {
+  let picked = roots;
+  if (listed !== undefined) {
+    const ids = listed.split(/[\s,]+/).filter(Boolean);
+    const unknown = ids.filter((id) => !roots.some((r) => r.id === id));
+    if (unknown.length > 0) throw new UsageError(`--roots names ${unknown.join(", ")}, which ${unknown.length === 1 ? "is not a root" : "are not roots"} of ${[...new Set(roots.map((r) => r.scope))].join(", ")}`);
+    picked = picked.filter((r) => ids.includes(r.id));
+  }
+  if (bundle) picked = picked.filter((r) => bundle.roots.some((b) => b.id === r.id));
+  return picked;
+}
+
+/** The commit checked out in `cwd`. */
+export function headCommit(cwd: string): string {
+  const git = spawnSync("git", ["rev-parse", "HEAD"], { cwd, encoding: "utf8" });
+  const sha = git.status === 0 ? git.stdout.trim() : "";
+  if (!COMMIT_ID.test(sha)) throw new CajaUserError("cannot tell which commit this is (git rev-parse HEAD failed); pass --commit SHA");
+  return sha;
+}
+
+/** Read and check a plan bundle before anything runs: the same commit, and roots this config still has. */
+async function readSaved(dir: string, manifest: Manifest, cwd: string, commit: string | undefined): Promise<{ bundle: PlanBundle; dir: string }> {
+  const file = join(dir, BUNDLE_MANIFEST);
+  const shown = relative(cwd, file) || file;
+  if (!lstatSync(file, { throwIfNoEntry: false })?.isFile()) throw new CajaUserError(`${shown}: no plan bundle there (caja plan --save-plans writes one)`);
+  const bundle = parseBundle(await readFile(file, "utf8"), shown);
+  const head = commit ?? headCommit(cwd);
+  if (bundle.commit !== head) throw new CajaUserError(`stale plans: ${shown} was planned from commit ${bundle.commit.slice(0, 12)}, and this is ${head.slice(0, 12)}. Plan this commit and apply that plan.`);
+  const missing = bundle.roots.filter((r) => !manifest.roots.some((m) => m.id === r.id));
+  if (missing.length > 0) throw new CajaUserError(`stale plans: ${shown} names ${missing.map((r) => r.id).join(", ")}, which this config does not have. Plan again.`);
+  return { bundle, dir };
+}
+
+/** What a run planned, as a bundle: counts, destroys and upstream digests per root (file digests are added when saved). */
+function bundleOf(commit: string, results: readonly RootResult[]): PlanBundle {
+  const entries = results.flatMap((r): BundleRoot[] => {
+    const o = r.outcome;
+    if (o.kind === "waits") return [{ id: r.root, status: "waits", waitsFor: o.for }];
+    if (o.kind !== "done") return [];
+    if (!hasChanges(o.changes)) return [{ id: r.root, status: "no-changes", changes: o.changes }];
+    return [{ id: r.root, status: "changes", changes: o.changes, removals: o.removals ?? [], upstream: o.upstream ?? [] }];
+  });
+  return { format: BUNDLE_FORMAT, commit, roots: entries };
+}
+
+/** Copy each saved plan (and its lock file) into `dir`, then write the bundle's manifest last. */
+async function savePlans(dir: string, bundle: PlanBundle, runDir: string, roots: readonly ManifestRoot[]): Promise<void> {
+  const filled: BundleRoot[] = [];
+  for (const entry of bundle.roots) {
+    if (entry.status !== "changes") {
+      filled.push(entry);
+      continue;
+    }
+    const rootDir = join(runDir, roots.find((r) => r.id === entry.id)!.dir);
+    const plan = await readFile(join(rootDir, PLAN_FILE));
+    const lock = await readFile(join(rootDir, LOCK_FILE)).catch(() => undefined);
+    replaceFile(join(dir, bundleFile(entry.id, ".tfplan")), plan);
+    if (lock) replaceFile(join(dir, bundleFile(entry.id, ".terraform.lock.hcl")), lock);
+    filled.push({
+      ...entry,
+      plan: bundleFile(entry.id, ".tfplan"),
+      planSha256: sha256(plan),
+      configSha256: sha256(await readFile(join(rootDir, "main.tf.json"))),
+      ...(lock ? { lockFile: bundleFile(entry.id, ".terraform.lock.hcl"), lockSha256: sha256(lock) } : {}),
+    });
+  }
+  replaceFile(join(dir, BUNDLE_MANIFEST), bundleText({ ...bundle, roots: filled }));
+}
+
+function planTexts(results: readonly RootResult[]): Map<string, string> {
+  return new Map(results.flatMap((r) => (r.outcome.kind === "done" ? [[r.root, r.outcome.output] as const] : [])));
+}
+
+/** What an apply did, for the job summary: one row per root, and the failure's detail. */
+function applySummary(title: string, results: readonly RootResult[], commit: string | undefined): string {
+  const lines = [`### ${title}`, "", ...(commit ? [`Commit \`${commit.slice(0, 12)}\`.`, ""] : []), "| root | result |", "|---|---|"];
+  for (const r of results) lines.push(`| <code>${r.root}</code> | ${status("apply", r.outcome).split("\n")[0]!.replaceAll("|", "/")} |`);
+  const failed = results.find((r) => r.outcome.kind === "failed");
+  if (failed?.outcome.kind === "failed") lines.push("", `**${failed.root} failed** at <code>${failed.outcome.command}</code>:`, "", "~~~~", failed.outcome.detail.replaceAll("~~~~", "~ ~ ~ ~"), "~~~~");
+  return lines.join("\n");
+}
+
+function verdict(action: Action, results: readonly RootResult[], workspace: Workspace, trial: boolean, io: Io, saved = false): number {
   for (const r of results) {
     if (r.outcome.kind !== "done" || !r.outcome.applied) continue;
     const steps = workspace.compiled.plan.roots.find((p) => p.id === r.root)?.phase.manualSteps ?? [];
@@ -117,7 +238,12 @@ function verdict(action: Action, results: readonly RootResult[], workspace: Work
     return 0;
   }
   if (waiting.length > 0) {
-    io.err(`caja: ${waiting.length} root${waiting.length === 1 ? " was" : "s were"} not applied: ${waiting.flatMap((r) => (r.outcome.kind === "waits" ? [`${r.root} waits for ${r.outcome.for}`] : [])).join("; ")}. Apply ${waiting.length === 1 ? "that root" : "those roots"} first.`);
+    const list = waiting.flatMap((r) => (r.outcome.kind === "waits" ? [`${r.root} waits for ${r.outcome.for}`] : [])).join("; ");
+    io.err(
+      saved
+        ? `caja: ${waiting.length} root${waiting.length === 1 ? " was" : "s were"} not planned, so not applied: ${list}. Now that what they read is applied, re-run to plan and apply them.`
+        : `caja: ${waiting.length} root${waiting.length === 1 ? " was" : "s were"} not applied: ${list}. Apply ${waiting.length === 1 ? "that root" : "those roots"} first.`,
+    );
     return 1;
   }
   if (kept.length > 0) {

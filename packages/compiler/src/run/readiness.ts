@@ -9,8 +9,8 @@ import type { ManifestRoot } from "./manifest.js";
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly waitsFor: string; readonly missing: readonly string[] };
 
-/** The output names in a producer's state, or `undefined` when it has no state yet. */
-export type OutputsOf = (producer: ManifestRoot) => Promise<ReadonlySet<string> | undefined>;
+/** A producer's outputs (name → value), or `undefined` when it has no state yet. */
+export type OutputsOf = (producer: ManifestRoot) => Promise<ReadonlyMap<string, unknown> | undefined>;
 
 /**
  * Check `root`'s dependencies in manifest order; the first one not ready is the one reported.
@@ -30,8 +30,8 @@ export async function readiness(root: ManifestRoot, roots: ReadonlyMap<string, M
   return { ready: true };
 }
 
-/** Output names of a local state file; `undefined` when the file is absent or the state is empty. */
-export async function localStateOutputs(file: string): Promise<ReadonlySet<string> | undefined> {
+/** Outputs of a local state file; `undefined` when the file is absent or the state is empty. */
+export async function localStateOutputs(file: string): Promise<ReadonlyMap<string, unknown> | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -39,21 +39,21 @@ export async function localStateOutputs(file: string): Promise<ReadonlySet<strin
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  let state: { outputs?: Record<string, unknown>; resources?: unknown[] };
+  let state: { outputs?: Record<string, { value?: unknown }>; resources?: unknown[] };
   try {
     state = JSON.parse(text) as typeof state;
   } catch {
     throw new CajaUserError(`${file} is not a Terraform state file (it is not JSON)`);
   }
-  const outputs = Object.keys(state.outputs ?? {});
+  const outputs = Object.entries(state.outputs ?? {});
   if (outputs.length === 0 && (state.resources ?? []).length === 0) return undefined;
-  return new Set(outputs);
+  return new Map(outputs.map(([name, o]) => [name, o?.value]));
 }
 
-/** Output names from `terraform output -json`; `undefined` when the state has none. */
-export function outputNames(stdout: string): ReadonlySet<string> | undefined {
+/** Outputs from `terraform output -json` (name → value); `undefined` when the state has none. */
+export function outputValues(stdout: string): ReadonlyMap<string, unknown> | undefined {
   const trimmed = stdout.trim();
   if (trimmed === "") return undefined;
-  const names = Object.keys(JSON.parse(trimmed) as Record<string, unknown>);
-  return names.length > 0 ? new Set(names) : undefined;
+  const entries = Object.entries(JSON.parse(trimmed) as Record<string, { value?: unknown }>);
+  return entries.length > 0 ? new Map(entries.map(([name, o]) => [name, o?.value])) : undefined;
 }

@@ -3,13 +3,17 @@
  * block when it ends (its status line, then its terraform output, indented), and the summary
  * table. The runner prints each block in one go, so two roots' lines never interleave.
  */
-import type { Changes } from "./changes.js";
+import type { Upstream } from "./bundle.js";
+import type { Changes, Removal } from "./changes.js";
 
 export type Action = "plan" | "apply" | "destroy" | "test";
 
 export type Outcome =
-  /** Planned (and, for apply and destroy, applied when `applied`). */
-  | { readonly kind: "done"; readonly changes: Changes; readonly applied: boolean; readonly output: string }
+  /**
+   * Planned (and, for apply and destroy, applied when `applied`). A plan also tells what it
+   * deletes and the digests of the upstream outputs it was made against.
+   */
+  | { readonly kind: "done"; readonly changes: Changes; readonly applied: boolean; readonly output: string; readonly removals?: readonly Removal[]; readonly upstream?: readonly Upstream[] }
   /** destroy: the root has no state, so there is nothing to destroy. */
   | { readonly kind: "no-state" }
   /** A root it depends on has no state yet, or lacks outputs it reads. */

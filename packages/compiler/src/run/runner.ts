@@ -11,21 +11,24 @@
  * Terraform is injected (`Terraform`), so ordering, waiting and output grouping are tested
  * without it.
  */
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, lstat, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
 import type { TerraformRun } from "../terraform.js";
-import { hasChanges, planChanges } from "./changes.js";
+import { outputsDigest, sha256, type PlanBundle, type Upstream } from "./bundle.js";
+import { hasChanges, NO_CHANGES, planChanges, planRemovals } from "./changes.js";
 import type { Manifest, ManifestRoot } from "./manifest.js";
 import { awsReads, OFFLINE_OVERRIDE, offlineOverride } from "./offline.js";
-import { localStateOutputs, outputNames, readiness } from "./readiness.js";
+import { localStateOutputs, outputValues, readiness } from "./readiness.js";
 import { finishBlock, startLine, stillLine, type Outcome, type Position, type RootResult } from "./render.js";
 import { jobsFor, Scheduler } from "./schedule.js";
 import { replaceFile } from "../write.js";
 
 /** The saved plan, in each root's directory (`*.tfplan` is ignored by git). */
 export const PLAN_FILE = "caja.tfplan";
+/** Terraform's dependency lock file, written by init in each root's directory. */
+export const LOCK_FILE = ".terraform.lock.hcl";
 
 export interface Terraform {
   run(args: readonly string[], cwd: string): Promise<TerraformRun>;
@@ -54,6 +57,11 @@ export interface RunSpec {
   readonly displayPath?: (path: string) => string;
   /** How often a long-running root reports that it is still running; 0 never. */
   readonly heartbeatMs?: number;
+  /**
+   * apply: apply exactly these saved plans (from `caja plan --save-plans`, in `dir`) instead of
+   * planning again. Roots planned without changes are left alone.
+   */
+  readonly saved?: { readonly bundle: PlanBundle; readonly dir: string };
 }
 
 /** A step that failed: the command as the user would type it, and what it said. */
@@ -73,7 +81,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
   const results = new Map<string, RootResult>();
   const applied = new Set<string>();
   const initialized = new Set<string>();
-  const outputs = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+  const outputs = new Map<string, Promise<ReadonlyMap<string, unknown> | undefined>>();
   const states = new Map<string, Promise<boolean>>();
   /** destroy: roots destroyed in this run, or found without state. */
   const gone = new Set<string>();
@@ -123,7 +131,11 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     }
     const result: RootResult = { root: root.id, outcome, ms: performance.now() - t0 };
     results.set(root.id, result);
-    if (outcome.kind === "done" && outcome.applied) applied.add(root.id);
+    if (outcome.kind === "done" && outcome.applied) {
+      applied.add(root.id);
+      // Its outputs may have changed: roots after it read them afresh.
+      outputs.delete(root.id);
+    }
     if (spec.action === "destroy" && (outcome.kind === "no-state" || outcome.kind === "done")) gone.add(root.id);
     scheduler.finish(root.id, outcome.kind !== "failed");
     spec.print(finishBlock(position(), spec.action, result, show));
@@ -139,6 +151,8 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
       return r;
     };
 
+    if (spec.saved && spec.action === "apply") return applySaved(root, dir, log, announce, step);
+    let upstream: Upstream[] = [];
     if (spec.action !== "destroy") {
       if (spec.offline) {
         const doc = await readRootDoc(dir);
@@ -149,6 +163,8 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
       }
       const ready = await readiness(root, byId, (producer) => outputsOf(producer, log, announce), applied);
       if (!ready.ready) return { kind: "waits", for: ready.waitsFor, missing: ready.missing };
+      // Only a plan records them (for a later apply of it); an apply plans after its producers anyway.
+      if (spec.action === "plan") upstream = await upstreamDigests(root, log, announce);
     }
 
     announce();
@@ -167,10 +183,61 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     const planArgs = ["plan", "-input=false", "-no-color", `-out=${PLAN_FILE}`, ...(spec.action === "destroy" ? ["-destroy"] : [])];
     const plan = await step(`terraform ${planArgs.join(" ")}`, () => spec.terraform.run(planArgs, dir));
     const shown = await step(`terraform show -json ${PLAN_FILE}`, () => spec.terraform.run(["show", "-json", PLAN_FILE], dir));
-    const changes = planChanges(parsePlanJson(shown.stdout, root.id));
-    if (spec.action === "plan" || !hasChanges(changes)) return { kind: "done", changes, applied: false, output: plan.stdout };
+    const planJson = parsePlanJson(shown.stdout, root.id);
+    const changes = planChanges(planJson);
+    const removals = planRemovals(planJson);
+    if (spec.action === "plan" || !hasChanges(changes)) return { kind: "done", changes, applied: false, output: plan.stdout, removals, upstream };
     const apply = await step(`terraform apply -input=false -no-color ${PLAN_FILE}`, () => spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir));
     return { kind: "done", changes, applied: true, output: `${plan.stdout.trimEnd()}\n\n${apply.stdout}` };
+  }
+
+  /** What `root` read from each root it depends on, as digests (recorded with a saved plan). */
+  async function upstreamDigests(root: ManifestRoot, log: RootLog, announce: () => void): Promise<Upstream[]> {
+    const digests: Upstream[] = [];
+    for (const dep of root.dependsOn) {
+      const producer = byId.get(dep.root)!;
+      const names = [...(dep.outputs.length > 0 ? dep.outputs : producer.outputs)].sort();
+      digests.push({ root: producer.id, outputs: names, sha256: outputsDigest((await outputsOf(producer, log, announce)) ?? new Map(), names) });
+    }
+    return digests;
+  }
+
+  /**
+   * Apply the saved plan of `root`, once it is certain to be the plan that was reviewed and still
+   * current: the same `main.tf.json`, the same plan file, and the same upstream outputs.
+   */
+  async function applySaved(
+    root: ManifestRoot,
+    dir: string,
+    log: RootLog,
+    announce: () => void,
+    step: (command: string, run: () => Promise<TerraformRun>) => Promise<TerraformRun>,
+  ): Promise<Outcome> {
+    const { bundle, dir: bundleDir } = spec.saved!;
+    const entry = bundle.roots.find((r) => r.id === root.id);
+    if (!entry) throw new Error(`internal: ${root.id} is not in the plan bundle`);
+    if (entry.status === "waits") return { kind: "waits", for: entry.waitsFor ?? "a root", missing: [] };
+    if (entry.status === "no-changes") return { kind: "done", changes: entry.changes ?? NO_CHANGES, applied: false, output: "" };
+    const stale = (why: string) => new StepFailure("caja apply --plans (checking the saved plan)", `stale plan: ${why}. Plan again (re-run the workflow, or caja plan --save-plans) and apply that plan.`);
+
+    if (sha256(await readFile(join(dir, "main.tf.json"))) !== entry.configSha256) throw stale(`${root.id}/main.tf.json is not the file that was planned`);
+    for (const up of entry.upstream ?? []) {
+      const producer = byId.get(up.root);
+      if (!producer) throw stale(`${root.id} was planned against ${up.root}, which is no longer a root`);
+      const now = outputsDigest((await outputsOf(producer, log, announce)) ?? new Map(), up.outputs);
+      if (now !== up.sha256) throw stale(`${root.id} was planned against outputs of ${up.root} (${up.outputs.join(", ")}) that have changed since`);
+    }
+    const planBytes = await readBundleFile(bundleDir, entry.plan!);
+    if (sha256(planBytes) !== entry.planSha256) throw stale(`${entry.plan} is not the plan that was recorded`);
+    announce();
+    const lock = entry.lockFile ? await readBundleFile(bundleDir, entry.lockFile) : undefined;
+    if (lock && sha256(lock) !== entry.lockSha256) throw stale(`${entry.lockFile} is not the lock file that was recorded`);
+    if (lock) replaceFile(join(dir, LOCK_FILE), lock);
+    replaceFile(join(dir, PLAN_FILE), planBytes);
+    await step("terraform init -input=false", () => spec.terraform.init(dir));
+    initialized.add(root.id);
+    const apply = await step(`terraform apply -input=false -no-color ${PLAN_FILE}`, () => spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir));
+    return { kind: "done", changes: entry.changes ?? NO_CHANGES, applied: true, output: apply.stdout, ...(entry.removals ? { removals: entry.removals } : {}) };
   }
 
   /** Whether a root has state (destroy: a root still in use is kept). */
@@ -203,7 +270,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
   }
 
   /** A producer's output names: its local state file, or `terraform output -json` in its directory. */
-  function outputsOf(producer: ManifestRoot, log: RootLog, announce: () => void): Promise<ReadonlySet<string> | undefined> {
+  function outputsOf(producer: ManifestRoot, log: RootLog, announce: () => void): Promise<ReadonlyMap<string, unknown> | undefined> {
     let found = outputs.get(producer.id);
     if (!found) {
       found = (async () => {
@@ -215,7 +282,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
         const out = await spec.terraform.run(["output", "-json"], dir);
         await log.record(`terraform output -json (${why})`, dir, out);
         if (out.code !== 0) throw new StepFailure(`terraform output -json (${why})`, tail(out.stderr.trim() || out.stdout.trim()));
-        return outputNames(out.stdout);
+        return outputValues(out.stdout);
       })();
       outputs.set(producer.id, found);
     }
@@ -237,6 +304,14 @@ class RootLog {
     const body = [r.stdout.trimEnd(), r.stderr.trimEnd()].filter(Boolean).join("\n");
     await appendFile(this.file, `\n$ ${command}    (in ${cwd})\n${body}${body ? "\n" : ""}[exit ${r.code} after ${(r.ms / 1000).toFixed(1)}s]\n`);
   }
+}
+
+/** A file of a plan bundle: a regular file in its folder, never one reached through a link. */
+async function readBundleFile(dir: string, name: string): Promise<Buffer> {
+  const path = join(dir, name);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new CajaUserError(`${path}: missing from the plan bundle, or not a regular file`);
+  return readFile(path);
 }
 
 async function readRootDoc(dir: string): Promise<Record<string, any>> {

@@ -46,11 +46,15 @@ export async function prepareWorkspace(options: WorkspaceOptions): Promise<Works
   return { runDir: compiled.outDir, manifest: parseManifest(manifestFile.content, `${shown}/${MANIFEST}`), compiled };
 }
 
-/** The config's TODOs that stand for a variable of one of `roots`, as `file:line  path: reason (...)`. */
-export function blockingTodos(todos: readonly TodoReport[], roots: readonly ManifestRoot[], cwd: string): string[] {
+/**
+ * The config's TODOs that stand for a variable of one of `roots` and get no value from the
+ * environment (`TF_VAR_<name>`, as the pipeline passes repository variables), as
+ * `file:line  path: reason (...)`.
+ */
+export function blockingTodos(todos: readonly TodoReport[], roots: readonly ManifestRoot[], cwd: string, env: NodeJS.ProcessEnv = {}): string[] {
   const ids = new Set(roots.map((r) => r.id));
   return todos
-    .filter((t) => t.uses.some((u) => ids.has(u.root)))
+    .filter((t) => t.uses.some((u) => ids.has(u.root) && !env[`TF_VAR_${u.variable}`]))
     .map((t) => {
       const where = t.site ? `${relative(cwd, t.site.replace(/^file:\/\//, ""))}  ` : "";
       const uses = t.uses.filter((u) => ids.has(u.root));

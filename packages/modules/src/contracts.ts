@@ -20,7 +20,7 @@ export const BOOTSTRAP = contract({
 /** Phase 0.5: GitHub OIDC provider and one deployer role per environment. */
 export const IAM_OIDC = contract({
   id: "iam-oidc",
-  title: "GitHub OIDC provider and deployer roles",
+  title: "GitHub OIDC provider, deployer and planner roles",
   scope: "global",
   outputs: ["oidc_provider_arn", "deployer_role_arns", "deployer_role_names", "planner_role_arns", "planner_role_names"],
 });

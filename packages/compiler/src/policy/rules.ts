@@ -543,7 +543,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "sg-world-ingress-alb-only",
     title: "Only an internet-facing load balancer accepts traffic from the internet, on 80 and 443",
-    severity: "block", checkov: [], trivy: ["AWS-0107"],
+    severity: "block", checkov: ["CKV_AWS_277"], trivy: ["AWS-0107"],
     types: ["aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_security_group_rule"],
     fix: "Restrict the source to a security group or a known CIDR; only the public ALB's group may take 0.0.0.0/0 and ::/0, on ports 80 and 443.",
     check: (r, { view }) =>
@@ -808,7 +808,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "no-secret-values",
     title: "No secret value is written: not in a resource, nor in tags, variables, outputs, tests, docs or the workflow",
-    severity: "block", checkov: [], trivy: [], types: ["*"],
+    severity: "block", checkov: ["CKV_AWS_41"], trivy: [], types: ["*"],
     fix: "Take the value out of caja.config.ts: keep it in Secrets Manager and pass its ARN (RDS manages the master password; set application secrets with aws secretsmanager put-secret-value).",
     check: (r) => findSecrets(r.body).map((hit) => violation(hit.path.split(/[.[]/)[0]!, `${redactSecrets(hit.path)} holds ${hit.kind}`)),
   },

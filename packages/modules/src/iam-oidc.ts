@@ -696,16 +696,29 @@ export const SECRET_READ_ACTIONS = [
 ] as const;
 
 /** IAM's glob match, case-insensitive like action names (`*` spans any characters, `?` one). */
+/** Compiled once per pattern: the same few dozen actions recur in every environment's policies. */
+const globs = new Map<string, RegExp>();
+
 function globMatches(pattern: string, text: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(text);
+  let re = globs.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    globs.set(pattern, re);
+  }
+  return re.test(text);
 }
 
 /** True for an action whose verb starts with Describe, List or Get and that reads no secret value or data. */
+const readOnly = new Map<string, boolean>();
+
 export function isReadOnlyAction(action: string): boolean {
-  const verb = action.slice(action.indexOf(":") + 1);
-  if (!action.includes(":") || !/^(?:Describe|List|Get)/i.test(verb)) return false;
-  return !SECRET_READ_ACTIONS.some((secret) => globMatches(action, secret) || globMatches(secret, action));
+  let known = readOnly.get(action);
+  if (known === undefined) {
+    const verb = action.slice(action.indexOf(":") + 1);
+    known = action.includes(":") && /^(?:Describe|List|Get)/i.test(verb) && !SECRET_READ_ACTIONS.some((secret) => globMatches(action, secret) || globMatches(secret, action));
+    readOnly.set(action, known);
+  }
+  return known;
 }
 
 /**

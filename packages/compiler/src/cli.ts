@@ -22,6 +22,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   plan: { summary: "terraform init + plan each root of global, an environment or all, in apply order", load: () => import("./commands/plan.js") },
   apply: { summary: "plan and apply each root in apply order, stopping at the first failure", load: () => import("./commands/apply.js") },
   destroy: { summary: "destroy an environment's roots in reverse order (asks first; prod needs --allow-prod)", load: () => import("./commands/destroy.js") },
+  emulate: { summary: "apply, re-plan and destroy every root against an AWS emulator (moto), no account needed", load: () => import("./commands/emulate.js") },
   test: { summary: "validate and mock-apply every root offline (terraform test), in parallel", load: () => import("./commands/test.js") },
   docs: { summary: "write only the reviewer docs (out/docs/); --check lists stale ones", load: () => import("./commands/docs.js") },
   graph: { summary: "print the phase graph (--format mermaid|dot|json)", load: () => import("./commands/graph.js") },

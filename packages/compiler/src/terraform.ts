@@ -82,18 +82,44 @@ export async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise
   }
 }
 
-export function runTerraform(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<TerraformRun> {
+/** The exit code a run ends with when it ran past its time limit (as timeout(1) reports it). */
+export const TIMED_OUT = 124;
+
+/**
+ * Run terraform and collect what it says. With `timeoutMs`, a run still going after that long is
+ * stopped (SIGTERM, then SIGKILL) and ends with {@link TIMED_OUT}: against an API that is not
+ * implemented, the provider retries for many minutes instead of failing.
+ */
+export function runTerraform(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, options: { readonly timeoutMs?: number } = {}): Promise<TerraformRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGTERM");
+          setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+        }, options.timeoutMs)
+      : undefined;
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: performance.now() - started }),
-    );
+    child.on("error", (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      if (timer) clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString();
+      resolve({
+        code: timedOut ? TIMED_OUT : (code ?? 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: timedOut ? `${stderr}\nterraform ${args[0]} was stopped after ${Math.round(options.timeoutMs! / 1000)} s` : stderr,
+        ms: performance.now() - started,
+      });
+    });
   });
 }
 

@@ -6,21 +6,15 @@
  * CAJA_REQUIRE_MOTO=1 (CI) makes a missing emulator a failure instead of a skip.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { findTerraform } from "../packages/compiler/src/terraform.js";
+import { findProgram, findTerraform } from "../packages/compiler/src/terraform.js";
 import { CAJA_BIN } from "./helpers.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 
-function findMoto(): string | undefined {
-  if (process.env.CAJA_MOTO) return existsSync(process.env.CAJA_MOTO) ? process.env.CAJA_MOTO : undefined;
-  return (process.env.PATH ?? "").split(delimiter).map((d) => join(d, "moto_server")).find((p) => existsSync(p));
-}
-
-const moto = findMoto();
+const moto = findProgram("moto_server", process.env.CAJA_MOTO || undefined);
 const terraform = findTerraform();
 if (!moto || !terraform) {
   const missing = !moto ? "moto_server (pip install \"moto[server]\")" : "terraform";

@@ -32,10 +32,15 @@ export interface RootCheck {
 
 /** The terraform binary on PATH (or `explicit`), if any. */
 export function findTerraform(explicit?: string): string | undefined {
+  return findProgram("terraform", explicit);
+}
+
+/** A program on PATH (or `explicit`, when given), if any: terraform, moto_server. */
+export function findProgram(name: string, explicit?: string): string | undefined {
   if (explicit) return existsSync(explicit) ? explicit : undefined;
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
-    const candidate = join(dir, process.platform === "win32" ? "terraform.exe" : "terraform");
+    const candidate = join(dir, process.platform === "win32" ? `${name}.exe` : name);
     if (existsSync(candidate)) return candidate;
   }
   return undefined;

@@ -5,10 +5,9 @@
  * in it first. What the emulator cannot do is handled in run/emulator.ts and reported.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
-import { delimiter, join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
 import { parallelOf } from "../run/command.js";
@@ -16,9 +15,9 @@ import { resolveTerraform } from "../run/binary.js";
 import { emulatedRoot, judgeReplan, type ResourceChange } from "../run/emulator.js";
 import type { ManifestRoot } from "../run/manifest.js";
 import { duration } from "../run/render.js";
-import { PLAN_FILE, runRoots, type Terraform } from "../run/runner.js";
+import { PLAN_FILE, runRoots, stateList, type Terraform } from "../run/runner.js";
 import { LOG_DIR, prepareWorkspace } from "../run/workspace.js";
-import { runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type TerraformRun } from "../terraform.js";
+import { findProgram, runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type TerraformRun } from "../terraform.js";
 import { parseArgs, UsageError, type Io } from "./support.js";
 
 export const usage = `caja emulate [ENV...] [--endpoint URL] [--moto PATH] [--timeout SECONDS] [--parallel N] [--terraform PATH] [--config FILE] [--out DIR]
@@ -117,7 +116,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const logDir = join(io.cwd, LOG_DIR, "emulate", env);
     await rm(logDir, { recursive: true, force: true });
     await mkdir(logDir, { recursive: true });
-    const exec = (a: readonly string[], cwd: string) => traced(terraform.bin, a, cwd, runEnv, timeoutMs, logDir);
+    const exec = (a: readonly string[], cwd: string) => traced(terraform.bin, a, cwd, runEnv, timeoutMs, join(logDir, `${relative(dir, cwd).replaceAll("/", "__")}.tflog`));
     const tf: Terraform = { run: exec, init: (cwd) => withCacheLock(runEnv, () => exec(["init", "-input=false", "-no-color"], cwd)) };
     const manifest = { roots };
     const print = (lines: readonly string[]) => lines.forEach((l) => io.out(`${env} │ ${l}`));
@@ -171,7 +170,11 @@ async function replan(dir: string, tf: Terraform): Promise<{ ok: boolean; summar
 async function leftovers(roots: readonly ManifestRoot[], dir: string, tf: Terraform): Promise<string[]> {
   const left: string[] = [];
   for (const root of roots) {
-    const list = await tf.run(["state", "list"], join(dir, root.dir));
+    const list = await stateList(tf, join(dir, root.dir));
+    if (list.code !== 0) {
+      left.push(`${root.id} (its state could not be listed: ${(list.stderr || list.stdout).trim().split("\n")[0]})`);
+      continue;
+    }
     const items = list.stdout.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("data."));
     if (items.length > 0) left.push(`${root.id} (${items.length}: ${items.slice(0, 3).join(", ")}${items.length > 3 ? ", …" : ""})`);
   }
@@ -179,11 +182,10 @@ async function leftovers(roots: readonly ManifestRoot[], dir: string, tf: Terraf
 }
 
 /**
- * A terraform call with its debug log in `logDir`, so a call stopped at its time limit can name
+ * A terraform call with its debug log in `logFile`, so a call stopped at its time limit can name
  * the API operation the provider was retrying.
  */
-async function traced(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, logDir: string): Promise<TerraformRun> {
-  const logFile = join(logDir, `${relative(join(logDir, "..", "..", "..", ".."), cwd).replaceAll("/", "__")}.tflog`);
+async function traced(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, logFile: string): Promise<TerraformRun> {
   const r = await runTerraform(bin, args, cwd, { ...env, TF_LOG: "DEBUG", TF_LOG_PATH: logFile }, { timeoutMs }).catch(
     (e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${bin}: ${e.message}`, ms: 0 }),
   );
@@ -201,15 +203,11 @@ async function lastOperation(logFile: string): Promise<string | undefined> {
 }
 
 function findMoto(explicit: string | undefined, cwd: string): string {
-  if (explicit) {
-    const path = join(cwd, explicit);
-    if (!existsSync(explicit) && !existsSync(path)) throw new CajaUserError(`--moto ${explicit}: no such file`);
-    return existsSync(explicit) ? explicit : path;
-  }
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && existsSync(join(dir, "moto_server"))) return join(dir, "moto_server");
-  }
-  throw new CajaUserError('moto_server is not on PATH. Install the emulator with pip install "moto[server]" (or pass --moto PATH, or --endpoint URL for one already running).');
+  const found = findProgram("moto_server", explicit === undefined ? undefined : resolve(cwd, explicit));
+  if (found) return found;
+  throw new CajaUserError(
+    explicit ? `--moto ${explicit}: no such file` : 'moto_server is not on PATH. Install the emulator with pip install "moto[server]" (or pass --moto PATH, or --endpoint URL for one already running).',
+  );
 }
 
 /** Start moto_server on a free loopback port and wait until it answers. */

@@ -1,13 +1,12 @@
 /** What `caja plan`, `caja apply` and `caja destroy` share: flags, checks before running, the report. */
 import { spawnSync } from "node:child_process";
-import { lstatSync } from "node:fs";
 import { appendFile, readFile, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { parseArgs, UsageError, type Args, type FlagSpec, type Io } from "../commands/support.js";
 import { CajaUserError } from "../errors.js";
 import { runTerraform, terraformEnv, withCacheLock, type TerraformRun } from "../terraform.js";
 import { resolveTerraform } from "./binary.js";
-import { replaceFile } from "../write.js";
+import { readUntrusted, replaceFile } from "../write.js";
 import { BUNDLE_FORMAT, BUNDLE_MANIFEST, COMMIT_ID, bundleFile, bundleText, parseBundle, sha256, summaryMarkdown, type BundleRoot, type PlanBundle } from "./bundle.js";
 import { hasChanges } from "./changes.js";
 import { SelectionError, selectRoots, type Manifest, type ManifestRoot } from "./manifest.js";
@@ -152,12 +151,16 @@ export function headCommit(cwd: string): string {
   return sha;
 }
 
+/** `plans.json` comes back from a CI artifact: far larger than any bundle caja writes is refused unread. */
+const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
+
 /** Read and check a plan bundle before anything runs: the same commit, and roots this config still has. */
 async function readSaved(dir: string, manifest: Manifest, cwd: string, commit: string | undefined): Promise<{ bundle: PlanBundle; dir: string }> {
   const file = join(dir, BUNDLE_MANIFEST);
   const shown = relative(cwd, file) || file;
-  if (!lstatSync(file, { throwIfNoEntry: false })?.isFile()) throw new CajaUserError(`${shown}: no plan bundle there (caja plan --save-plans writes one)`);
-  const bundle = parseBundle(await readFile(file, "utf8"), shown);
+  const text = readUntrusted(file, MAX_BUNDLE_BYTES);
+  if (text === undefined) throw new CajaUserError(`${shown}: no plan bundle there (caja plan --save-plans writes one), or not a regular file within ${MAX_BUNDLE_BYTES / 1024 / 1024} MB`);
+  const bundle = parseBundle(text, shown);
   const head = commit ?? headCommit(cwd);
   if (bundle.commit !== head) throw new CajaUserError(`stale plans: ${shown} was planned from commit ${bundle.commit.slice(0, 12)}, and this is ${head.slice(0, 12)}. Plan this commit and apply that plan.`);
   const missing = bundle.roots.filter((r) => !manifest.roots.some((m) => m.id === r.id));
@@ -188,14 +191,16 @@ async function savePlans(dir: string, bundle: PlanBundle, runDir: string, roots:
     const rootDir = join(runDir, roots.find((r) => r.id === entry.id)!.dir);
     const plan = await readFile(join(rootDir, PLAN_FILE));
     const lock = await readFile(join(rootDir, LOCK_FILE)).catch(() => undefined);
-    replaceFile(join(dir, bundleFile(entry.id, ".tfplan")), plan);
-    if (lock) replaceFile(join(dir, bundleFile(entry.id, ".terraform.lock.hcl")), lock);
+    const planFile = bundleFile(entry.id, ".tfplan");
+    const lockFile = bundleFile(entry.id, ".terraform.lock.hcl");
+    replaceFile(join(dir, planFile), plan);
+    if (lock) replaceFile(join(dir, lockFile), lock);
     filled.push({
       ...entry,
-      plan: bundleFile(entry.id, ".tfplan"),
+      plan: planFile,
       planSha256: sha256(plan),
       configSha256: sha256(await readFile(join(rootDir, "main.tf.json"))),
-      ...(lock ? { lockFile: bundleFile(entry.id, ".terraform.lock.hcl"), lockSha256: sha256(lock) } : {}),
+      ...(lock ? { lockFile, lockSha256: sha256(lock) } : {}),
     });
   }
   replaceFile(join(dir, BUNDLE_MANIFEST), bundleText({ ...bundle, roots: filled }));

@@ -177,7 +177,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     await step("terraform init -input=false", () => spec.terraform.init(dir));
     initialized.add(root.id);
     if (spec.action === "destroy") {
-      const state = await step("terraform state list", () => stateList(dir));
+      const state = await step("terraform state list", () => stateList(spec.terraform, dir));
       if (state.stdout.trim() === "") return { kind: "no-state" };
     }
     const planArgs = ["plan", "-input=false", "-no-color", `-out=${PLAN_FILE}`, ...(spec.action === "destroy" ? ["-destroy"] : [])];
@@ -240,15 +240,6 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     return { kind: "done", changes: entry.changes ?? NO_CHANGES, applied: true, output: apply.stdout, ...(entry.removals ? { removals: entry.removals } : {}) };
   }
 
-  /**
-   * `terraform state list`, where a backend that has never stored this root's state (it errs
-   * "No state file was found!") counts as an empty list: nothing to destroy.
-   */
-  async function stateList(dir: string): Promise<TerraformRun> {
-    const r = await spec.terraform.run(["state", "list"], dir);
-    return r.code !== 0 && /No state file was found/.test(r.stderr + r.stdout) ? { ...r, code: 0, stdout: "" } : r;
-  }
-
   /** Whether a root has state (destroy: a root still in use is kept). */
   function hasState(root: ManifestRoot, log: RootLog, announce: () => void): Promise<boolean> {
     let found = states.get(root.id);
@@ -259,7 +250,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
         const why = `in ${root.id}, to see whether it still has state`;
         announce();
         await ensureInitialized(root, log, why);
-        const list = await stateList(dir);
+        const list = await stateList(spec.terraform, dir);
         await log.record(`terraform state list (${why})`, dir, list);
         if (list.code !== 0) throw new StepFailure(`terraform state list (${why})`, tail(list.stderr.trim() || list.stdout.trim()));
         return list.stdout.trim() !== "";
@@ -297,6 +288,15 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     }
     return found;
   }
+}
+
+/**
+ * `terraform state list`, where a backend that has never stored this root's state (it errs
+ * "No state file was found!") counts as an empty list.
+ */
+export async function stateList(terraform: Terraform, dir: string): Promise<TerraformRun> {
+  const r = await terraform.run(["state", "list"], dir);
+  return r.code !== 0 && /No state file was found/.test(r.stderr + r.stdout) ? { ...r, code: 0, stdout: "" } : r;
 }
 
 /** Every command a root ran, with its output, in `<logDir>/<root id>.log`. */

@@ -3,7 +3,7 @@
  * out and why, what it relaxes so everything can be destroyed, and how a re-plan is judged.
  */
 import { describe, expect, it } from "vitest";
-import { emulatedRoot, EMULATOR_DIFFS, judgeReplan, NOT_EMULATED, NOT_EMULATED_VALUE } from "../packages/compiler/src/run/emulator.js";
+import { emulatedRoot, EMULATOR_DIFFS, faithfulRoot, judgeReplan, NOT_EMULATED, NOT_EMULATED_VALUE } from "../packages/compiler/src/run/emulator.js";
 import { baseConfig, compileWith, configWith, rootJson } from "./helpers.js";
 
 const URL = "https://127.0.0.1:5999";
@@ -52,6 +52,18 @@ describe("the emulated copy of a root", () => {
     for (const body of Object.values<any>(db)) expect(body).toMatchObject({ deletion_protection: false, skip_final_snapshot: true });
     // The copy is a copy: the compiled root keeps its protections.
     expect(Object.values<any>(rootJson(prod, "prod/30-persistence").resource.aws_db_instance)[0].deletion_protection).toBe(true);
+  });
+
+  it("plans the root as compiled, for checkov, changing nothing but where its state, provider and reads point", () => {
+    const prod = compileWith(configWith({ ...baseConfig(), state: { bootstrapped: true } }));
+    for (const id of ["global/00-bootstrap", "prod/30-persistence", "dev/20-network", "dev/90-hardening"]) {
+      const original = rootJson(prod, id);
+      const faithful = faithfulRoot(original, URL) as any;
+      expect(faithful.resource, id).toEqual(original.resource);
+      expect(faithful.output, id).toEqual(original.output);
+      if (original.terraform.backend.s3) expect(faithful.terraform.backend.s3).toMatchObject({ ...original.terraform.backend.s3, endpoints: { s3: URL } });
+      for (const provider of [faithful.provider.aws].flat()) expect(provider).toMatchObject({ s3_use_path_style: true });
+    }
   });
 
   it("leaves a tiny share of the platform out (under 5 % of its resources)", () => {

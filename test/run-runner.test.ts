@@ -12,6 +12,7 @@ import { OFFLINE_OVERRIDE } from "../packages/compiler/src/run/offline.js";
 import { BUNDLE_FORMAT, BUNDLE_MANIFEST, bundleFile, bundleText, outputsDigest, parseBundle, sha256, type BundleRoot, type PlanBundle } from "../packages/compiler/src/run/bundle.js";
 import { hasChanges } from "../packages/compiler/src/run/changes.js";
 import type { Outcome, RootResult } from "../packages/compiler/src/run/render.js";
+import { ADOPT_FILE, JOURNAL_FILE, whoAmI } from "../packages/compiler/src/run/journal.js";
 import { PLAN_FILE, runRoots, type RunSpec, type Terraform } from "../packages/compiler/src/run/runner.js";
 import type { TerraformRun } from "../packages/compiler/src/terraform.js";
 import { compileWith, fileJson, tempDir } from "./helpers.js";
@@ -54,6 +55,8 @@ class FakeTerraform implements Terraform {
       applySets?: Record<string, Record<string, unknown>>;
       /** Write each plan to its file, for a bundle to keep. */
       planFiles?: boolean;
+      /** Roots whose lock is held, by whom and since when (terraform's lock time), until force-unlock. */
+      locked?: Record<string, { who: string; created: string }>;
     } = {},
   ) {}
 
@@ -75,10 +78,21 @@ class FakeTerraform implements Terraform {
     return this.call(cwd, ["init"], () => ok("Terraform has been successfully initialized!"));
   }
 
+  /** The adoption file each plan found, by root, in plan order. */
+  readonly adoptFiles: { readonly root: string; readonly text: string | undefined }[] = [];
+
   run(args: readonly string[], cwd: string): Promise<TerraformRun> {
     return this.call(cwd, args, (root) => {
       switch (args[0]) {
-        case "plan":
+        case "force-unlock":
+          delete this.options.locked?.[root.id];
+          return ok("Terraform state has been successfully unlocked!");
+        case "plan": {
+          const lock = this.options.locked?.[root.id];
+          if (lock) return { code: 1, stdout: "", stderr: lockedText(lock.who, lock.created), ms: 1 };
+          const adopt = join(this.runDir, root.dir, ADOPT_FILE);
+          this.adoptFiles.push({ root: root.id, text: existsSync(adopt) ? readFileSync(adopt, "utf8") : undefined });
+        }
           if (this.options.failPlan === root.id) return { code: 1, stdout: "", stderr: `Error: broken override in ${root.id}`, ms: 1 };
           if (args.includes("-destroy")) this.destroying.add(root.id);
           else this.destroying.delete(root.id);
@@ -149,6 +163,10 @@ class FakeTerraform implements Terraform {
   }
 }
 
+function lockedText(who: string, created: string): string {
+  return `Error: Error acquiring the state lock\n\nLock Info:\n  ID:        7d1bc0aa-0000-4000-8000-000000000001\n  Path:      caja-terraform-state/x\n  Operation: OperationTypeApply\n  Who:       ${who}\n  Version:   1.11.4\n  Created:   ${created}\n  Info:\n`;
+}
+
 function ok(stdout: string): TerraformRun {
   return { code: 0, stdout, stderr: "", ms: 1 };
 }
@@ -174,7 +192,7 @@ async function run(
   const blocks: (readonly string[])[] = [];
   const results = await runRoots({
     action,
-    roots: selectRoots(env.manifest, targets),
+    roots: targets.every((t) => t.includes("/")) ? env.manifest.roots.filter((r) => targets.includes(r.id)) : selectRoots(env.manifest, targets),
     manifest: env.manifest,
     runDir: env.runDir,
     logDir: join(env.runDir, ".logs"),
@@ -308,6 +326,45 @@ describe("applying", () => {
     const r = await run("apply", env, tf, ["global"], { heartbeatMs: 2, parallel: 1 });
     expect(r.lines.some((l) => /^\[1\/4\] global\/00-bootstrap {2}applying… \d+ms$/.test(l))).toBe(true);
     expect(r.blocks.every((b) => b.length === 1 || b[0]!.includes("applied"))).toBe(true);
+  });
+});
+
+describe("after an interrupted apply", () => {
+  const when = new Date(Date.now() - 3000);
+  const lockTime = `${when.toISOString().replace("T", " ").replace("Z", "")} +0000 UTC`;
+  /** The journal a killed apply leaves: it started, its terraform (long gone), one object created. */
+  const leaveJournal = (dir: string) =>
+    writeFileSync(
+      join(dir, JOURNAL_FILE),
+      [{ root: "dev/20-network", who: whoAmI(), at: when.getTime() }, { pid: 2 ** 30 }, { creating: "aws_thing.three" }, { created: "aws_thing.three", id: "t-${3}" }].map((e) => JSON.stringify(e)).join("\n") + "\n",
+    );
+
+  it("releases the lock the killed apply left, imports what it created, and clears the journal once applied", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { locked: { "dev/20-network": { who: whoAmI(), created: lockTime } } }).applied(["global/00-bootstrap", "global/10-domain"]);
+    const dir = join(env.runDir, "dev/20-network");
+    leaveJournal(dir);
+    const r = await run("apply", env, tf, ["dev/20-network"]);
+    const o = r.outcome("dev/20-network");
+    expect(o.kind).toBe("done");
+    expect(tf.callsFor("dev/20-network").map((c) => c.args[0])).toContain("force-unlock");
+    expect(tf.adoptFiles.filter((f) => f.root === "dev/20-network").at(-1)!.text).toBe(`${JSON.stringify({ import: [{ id: "t-$${3}", to: "aws_thing.three" }] }, null, 2)}\n`);
+    expect(r.lines.join("\n")).toMatch(/released lock 7d1bc0aa-0000-4000-8000-000000000001, left by the apply that was interrupted/);
+    expect(r.lines.join("\n")).toMatch(/importing 1 object it created that its state lacks/);
+    expect(existsSync(join(dir, JOURNAL_FILE))).toBe(false);
+    expect(existsSync(join(dir, ADOPT_FILE))).toBe(false);
+  });
+
+  it("never releases a lock someone else holds: it names the holder and the command, and changes nothing", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest, { locked: { "dev/20-network": { who: "ci@runner-7", created: lockTime } } }).applied(["global/00-bootstrap", "global/10-domain"]);
+    leaveJournal(join(env.runDir, "dev/20-network"));
+    const r = await run("apply", env, tf, ["dev/20-network"]);
+    const o = r.outcome("dev/20-network");
+    expect(o.kind === "failed" && o.detail).toMatch(/dev\/20-network is locked: apply by ci@runner-7 .*lock ID 7d1bc0aa-0000-4000-8000-000000000001[\s\S]*nothing was changed[\s\S]*force-unlock 7d1bc0aa/);
+    expect(tf.callsFor("dev/20-network").map((c) => c.args[0])).not.toContain("force-unlock");
+    expect(tf.callsFor("dev/20-network").map((c) => c.args[0])).not.toContain("apply");
+    expect(existsSync(join(env.runDir, "dev/20-network", JOURNAL_FILE))).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
+import { StringDecoder } from "node:string_decoder";
 import { delimiter, join } from "node:path";
 
 export interface TerraformRun {
@@ -15,6 +16,16 @@ export interface TerraformRun {
   readonly stdout: string;
   readonly stderr: string;
   readonly ms: number;
+  /** The signal that ended terraform, when it did not exit by itself (killed, or stopped at its time limit). */
+  readonly signal?: NodeJS.Signals;
+}
+
+/** What a caller may watch while terraform runs. */
+export interface RunWatch {
+  /** Told terraform's process id once it has started. */
+  readonly onSpawn?: (pid: number) => void;
+  /** Told each piece of standard output as it arrives (an apply's progress, journaled as it happens). */
+  readonly onStdout?: (text: string) => void;
 }
 
 export interface RootCheck {
@@ -95,10 +106,12 @@ export const TIMED_OUT = 124;
  * stopped (SIGTERM, then SIGKILL) and ends with {@link TIMED_OUT}: against an API that is not
  * implemented, the provider retries for many minutes instead of failing.
  */
-export function runTerraform(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, options: { readonly timeoutMs?: number } = {}): Promise<TerraformRun> {
+export function runTerraform(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, options: { readonly timeoutMs?: number } & RunWatch = {}): Promise<TerraformRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    const decoder = new StringDecoder("utf8");
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -109,16 +122,20 @@ export function runTerraform(bin: string, args: readonly string[], cwd: string, 
           setTimeout(() => child.kill("SIGKILL"), 5000).unref();
         }, options.timeoutMs)
       : undefined;
-    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stdout.on("data", (b: Buffer) => {
+      out.push(b);
+      if (options.onStdout) options.onStdout(decoder.write(b));
+    });
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e) => {
       if (timer) clearTimeout(timer);
       reject(e);
     });
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       const stderr = Buffer.concat(err).toString();
       resolve({
+        ...(signal ? { signal } : {}),
         code: timedOut ? TIMED_OUT : (code ?? 1),
         stdout: Buffer.concat(out).toString(),
         stderr: timedOut ? `${stderr}\nterraform ${args[0]} was stopped after ${Math.round(options.timeoutMs! / 1000)} s` : stderr,

@@ -46,10 +46,12 @@ export const security = defineModule(SECURITY, (ctx) => {
 
   type Peer = { cidr_ipv4: string } | { cidr_ipv6: string } | { referenced_security_group_id: string };
   const tcp = (port: number, peer: Peer, description: string) => ({ ip_protocol: "tcp", from_port: port, to_port: port, description, ...peer });
+  // Each rule is named, so a rule an interrupted apply created can be found and adopted.
+  const ruleTags = (label: string) => ({ tags: { Name: ctx.name(label.replaceAll("_", "-")) } });
   const ingress = (label: string, to: Handle, rule: ReturnType<typeof tcp>) =>
-    root.resource("aws_vpc_security_group_ingress_rule", label, { security_group_id: to.attr("id"), ...rule });
+    root.resource("aws_vpc_security_group_ingress_rule", label, { security_group_id: to.attr("id"), ...rule, ...ruleTags(label) });
   const egress = (label: string, from: Handle, rule: ReturnType<typeof tcp>) =>
-    root.resource("aws_vpc_security_group_egress_rule", label, { security_group_id: from.attr("id"), ...rule });
+    root.resource("aws_vpc_security_group_egress_rule", label, { security_group_id: from.attr("id"), ...rule, ...ruleTags(label) });
   const anyIpv4 = { cidr_ipv4: "0.0.0.0/0" };
   const anyIpv6 = { cidr_ipv6: "::/0" };
   const groupOf = (h: Handle) => ({ referenced_security_group_id: h.attr("id") });

@@ -11,16 +11,17 @@ import { join, relative, resolve } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
 import { parallelOf } from "../run/command.js";
+import { emulatorTagged, faultDrills } from "./emulate-faults.js";
 import { resolveTerraform } from "../run/binary.js";
-import { emulatedRoot, judgeReplan, type ResourceChange } from "../run/emulator.js";
+import { emulatedRoot, faithfulRoot, judgeReplan, type ResourceChange } from "../run/emulator.js";
 import type { ManifestRoot } from "../run/manifest.js";
 import { duration } from "../run/render.js";
 import { PLAN_FILE, runRoots, stateList, type Terraform } from "../run/runner.js";
 import { LOG_DIR, prepareWorkspace } from "../run/workspace.js";
-import { findProgram, runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type TerraformRun } from "../terraform.js";
+import { findProgram, runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type RunWatch, type TerraformRun } from "../terraform.js";
 import { parseArgs, UsageError, type Io } from "./support.js";
 
-export const usage = `caja emulate [ENV...] [--endpoint URL] [--moto PATH] [--timeout SECONDS] [--parallel N] [--terraform PATH] [--config FILE] [--out DIR]
+export const usage = `caja emulate [ENV...] [--faults] [--endpoint URL] [--moto PATH] [--timeout SECONDS] [--parallel N] [--terraform PATH] [--config FILE] [--out DIR]
 
   Applies the global roots and each environment's roots of out/ (which must be current) against an
   AWS emulator, in manifest order, with state in the emulator's S3 and locks in its DynamoDB; then
@@ -28,12 +29,15 @@ export const usage = `caja emulate [ENV...] [--endpoint URL] [--moto PATH] [--ti
   destroys in reverse order and checks no state is left. No AWS account is involved. Each
   environment runs in its own emulator; resources the emulator cannot create are listed.
 
+  --faults           first, in the first environment: apply a root before the root it reads from,
+                     apply a root while another terraform holds its lock, and kill terraform part
+                     way through an apply and apply again; each must end as caja promises
   --endpoint URL     use a running emulator (one environment) instead of starting moto_server
   --moto PATH        the moto_server program (default: moto_server on PATH; pip install "moto[server]")
   --timeout SECONDS  longest any one terraform command may run (default 600)
   --parallel N       roots at once within an environment where dependencies allow (default 2)`;
 
-const FLAGS = { "--config": "value", "--out": "value", "--endpoint": "value", "--moto": "value", "--timeout": "value", "--parallel": "value", "--terraform": "value" } as const;
+const FLAGS = { "--faults": "bool", "--config": "value", "--out": "value", "--endpoint": "value", "--moto": "value", "--timeout": "value", "--parallel": "value", "--terraform": "value" } as const;
 
 /** The emulated tree, per environment: `.caja/emulate/<env>/` (ignored by git). */
 export const EMULATE_DIR = join(".caja", "emulate");
@@ -72,7 +76,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       const server = endpoint ? { url: endpoint, stop: async () => {} } : await startMoto(moto!);
       try {
         io.out(`caja emulate ${env}: ${roots.length} roots against ${server.url}, terraform ${terraform.version}`);
-        return await emulateEnv(env, roots, server.url);
+        return await emulateEnv(env, roots, server.url, args.has("--faults") && env === chosen[0]);
       } finally {
         await server.stop();
       }
@@ -81,7 +85,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   io.out(`(${duration(performance.now() - started)} in all)`);
   return failures.some((n) => n > 0) ? 1 : 0;
 
-  async function emulateEnv(env: string, roots: readonly ManifestRoot[], url: string): Promise<number> {
+  async function emulateEnv(env: string, roots: readonly ManifestRoot[], url: string, faults: boolean): Promise<number> {
     const dir = join(io.cwd, EMULATE_DIR, env);
     await rm(dir, { recursive: true, force: true });
     const rows = new Map<string, Row>();
@@ -116,20 +120,23 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const logDir = join(io.cwd, LOG_DIR, "emulate", env);
     await rm(logDir, { recursive: true, force: true });
     await mkdir(logDir, { recursive: true });
-    const exec = (a: readonly string[], cwd: string) => traced(terraform.bin, a, cwd, runEnv, timeoutMs, join(logDir, `${relative(dir, cwd).replaceAll("/", "__")}.tflog`));
+    const exec = (a: readonly string[], cwd: string, watch?: RunWatch) => traced(terraform.bin, a, cwd, runEnv, timeoutMs, join(logDir, `${relative(dir, cwd).replaceAll("/", "__")}.tflog`), watch);
     const tf: Terraform = { run: exec, init: (cwd) => withCacheLock(runEnv, () => exec(["init", "-input=false", "-no-color"], cwd)) };
     const manifest = { roots };
     const print = (lines: readonly string[]) => lines.forEach((l) => io.out(`${env} │ ${l}`));
     const show = (p: string) => relative(io.cwd, p) || p;
     const common = { manifest, runDir: dir, logDir, parallel, offline: false, terraform: tf, print, displayPath: show, heartbeatMs: 30_000 } as const;
 
-    const applied = await runRoots({ ...common, action: "apply", roots });
-    for (const r of applied) rows.get(r.root)!.apply = r.ms;
-    let failures = applied.filter((r) => r.outcome.kind !== "done").length;
+    const region = workspace.compiled.config.region;
+    let failures = faults ? await faultDrills({ env, roots, dir, url, region, terraformBin: terraform.bin, runEnv, tf, common, print }) : 0;
+    const applied = failures > 0 ? [] : await runRoots({ ...common, action: "apply", roots });
+    for (const r of applied) rows.get(r.root)!.apply += r.ms;
+    failures += applied.filter((r) => r.outcome.kind !== "done").length;
 
     if (failures === 0) {
       for (const root of roots) {
         const verdict = await replan(join(dir, root.dir), tf);
+        if (verdict.ok) await planAsCompiled(root, join(dir, root.dir));
         rows.get(root.id)!.replan = verdict.summary;
         if (!verdict.ok) {
           failures++;
@@ -138,10 +145,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       }
     }
 
+    if (failures === 0) print([`plans of every root as compiled, references resolved by the emulated apply: ${show(dir)}/<root>/${RESOLVED_PLAN}`]);
     const destroyed = await runRoots({ ...common, action: "destroy", roots });
     for (const r of destroyed) rows.get(r.root)!.destroy = r.ms;
     failures += destroyed.filter((r) => r.outcome.kind === "failed" || r.outcome.kind === "needed-by").length;
     const left = await leftovers(roots, dir, tf);
+    // Asked of the emulator itself, not of terraform's state: what is still tagged as this environment's.
+    const tagged = await emulatorTagged(url, region, env).catch((e: Error) => [{ id: `(cannot ask the emulator: ${e.message})`, type: "" }]);
+    if (tagged.length > 0) left.push(`EC2 objects tagged Environment=${env}: ${tagged.map((t) => `${t.type} ${t.id}`.trim()).join(", ")}`);
     if (left.length > 0) {
       failures++;
       print([`left in the emulator after destroy: ${left.join(", ")}`]);
@@ -151,8 +162,36 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     for (const line of table([...rows.values()])) io.out(line);
     io.out(failures === 0 ? `${env}: every root applied, re-planned clean and was destroyed` : `${env}: ${failures} problem${failures === 1 ? "" : "s"}; logs in ${show(logDir)}/`);
     return failures;
+
+    /**
+     * The root as compiled (not as adjusted for the emulator), planned against the emulated
+     * state: its plan JSON has every reference resolved. The emulated copy is put back for the
+     * destroy.
+     */
+    async function planAsCompiled(root: ManifestRoot, rootDir: string): Promise<void> {
+      const emulatedFile = join(rootDir, "main.tf.json");
+      const emulatedText = await readFile(emulatedFile, "utf8");
+      const file = workspace.compiled.files.find((f) => f.path === `${root.dir}/main.tf.json`)!;
+      try {
+        await writeFile(emulatedFile, stableStringify(faithfulRoot(JSON.parse(file.content) as Record<string, unknown>, url)));
+        const plan = await tf.run(["plan", "-input=false", "-no-color", "-lock=false", `-out=${RESOLVED_PLAN_FILE}`], rootDir);
+        if (plan.code !== 0) {
+          print([`${root.id}  plan as compiled failed: ${(plan.stderr || plan.stdout).trim().split("\n").slice(-3).join(" ")}`]);
+          return;
+        }
+        const shown = await tf.run(["show", "-json", RESOLVED_PLAN_FILE], rootDir);
+        if (shown.code === 0) await writeFile(join(rootDir, RESOLVED_PLAN), shown.stdout);
+      } finally {
+        await writeFile(emulatedFile, emulatedText);
+        await rm(join(rootDir, RESOLVED_PLAN_FILE), { force: true });
+      }
+    }
   }
 }
+
+/** Each root's plan as compiled, as JSON, beside its emulated copy (what checkov scans). */
+export const RESOLVED_PLAN = "caja-resolved-plan.json";
+const RESOLVED_PLAN_FILE = "caja-resolved.tfplan";
 
 /** `plan -detailed-exitcode`, then what would change, judged against the emulator's known differences. */
 async function replan(dir: string, tf: Terraform): Promise<{ ok: boolean; summary: string; detail: readonly string[] }> {
@@ -171,6 +210,9 @@ async function leftovers(roots: readonly ManifestRoot[], dir: string, tf: Terraf
   const left: string[] = [];
   for (const root of roots) {
     const list = await stateList(tf, join(dir, root.dir));
+    // Once the bootstrap root is destroyed there is no state bucket, so no state anywhere; the
+    // emulator's inventory (below) is what shows anything left.
+    if (list.code !== 0 && /S3 bucket "[^"]+" does not exist/.test(list.stderr + list.stdout)) continue;
     if (list.code !== 0) {
       left.push(`${root.id} (its state could not be listed: ${(list.stderr || list.stdout).trim().split("\n")[0]})`);
       continue;
@@ -185,8 +227,8 @@ async function leftovers(roots: readonly ManifestRoot[], dir: string, tf: Terraf
  * A terraform call with its debug log in `logFile`, so a call stopped at its time limit can name
  * the API operation the provider was retrying.
  */
-async function traced(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, logFile: string): Promise<TerraformRun> {
-  const r = await runTerraform(bin, args, cwd, { ...env, TF_LOG: "DEBUG", TF_LOG_PATH: logFile }, { timeoutMs }).catch(
+async function traced(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, logFile: string, watch?: RunWatch): Promise<TerraformRun> {
+  const r = await runTerraform(bin, args, cwd, { ...env, TF_LOG: "DEBUG", TF_LOG_PATH: logFile }, { timeoutMs, ...watch }).catch(
     (e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${bin}: ${e.message}`, ms: 0 }),
   );
   if (r.code !== TIMED_OUT) return r;
@@ -221,7 +263,15 @@ async function startMoto(bin: string): Promise<{ url: string; stop: () => Promis
   let errors = "";
   child.stderr?.on("data", (b: Buffer) => (errors = (errors + b.toString()).slice(-2000)));
   const url = `https://127.0.0.1:${port}`;
+  // Stopped with caja (a signal to caja alone, as a CI runner sends it), not left listening.
+  const onSignal = (signal: NodeJS.Signals) => {
+    child.kill("SIGTERM");
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   const stop = async () => {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     if (child.exitCode !== null) return;
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));

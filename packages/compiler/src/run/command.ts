@@ -4,7 +4,7 @@ import { appendFile, readFile, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { parseArgs, UsageError, type Args, type FlagSpec, type Io } from "../commands/support.js";
 import { CajaUserError } from "../errors.js";
-import { runTerraform, terraformEnv, withCacheLock, type TerraformRun } from "../terraform.js";
+import { runTerraform, terraformEnv, withCacheLock, type RunWatch, type TerraformRun } from "../terraform.js";
 import { resolveTerraform } from "./binary.js";
 import { readUntrusted, replaceFile } from "../write.js";
 import { BUNDLE_FORMAT, BUNDLE_MANIFEST, COMMIT_ID, bundleFile, bundleText, parseBundle, sha256, summaryMarkdown, type BundleRoot, type PlanBundle } from "./bundle.js";
@@ -79,8 +79,8 @@ export async function runAction(action: Action, argv: readonly string[], io: Io,
   const env = await terraformEnv();
   const runEnv = trial ? offlineEnv(env) : env;
   // A terraform that cannot be started is reported like one that failed.
-  const exec = (a: readonly string[], cwd: string) =>
-    runTerraform(terraformBin.bin, a, cwd, runEnv).catch((e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${terraformBin.bin}: ${e.message}`, ms: 0 }));
+  const exec = (a: readonly string[], cwd: string, watch?: RunWatch) =>
+    runTerraform(terraformBin.bin, a, cwd, runEnv, watch).catch((e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${terraformBin.bin}: ${e.message}`, ms: 0 }));
   const terraform: Terraform = { run: exec, init: (cwd) => withCacheLock(runEnv, () => exec(["init", "-input=false", "-no-color"], cwd)) };
   const shownDir = relative(io.cwd, workspace.runDir) || ".";
   const scopes = [...new Set(roots.map((r) => r.scope))].join(", ");

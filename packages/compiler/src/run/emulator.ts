@@ -61,6 +61,15 @@ export interface EmulatedRoot {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/**
+ * The root exactly as compiled, pointed at the emulator and nothing else: a plan of it against the
+ * emulated state shows what caja emits with every reference resolved (what checkov reads). It is
+ * planned, never applied. Pure.
+ */
+export function faithfulRoot(original: Record<string, unknown>, endpoint: string): Record<string, unknown> {
+  return pointedAt(structuredClone(original) as { [key: string]: Json }, endpoint);
+}
+
 /** The emulated copy of one root's `main.tf.json`. Pure. */
 export function emulatedRoot(original: Record<string, unknown>, endpoint: string): EmulatedRoot {
   const doc = structuredClone(original) as { [key: string]: Json };
@@ -95,17 +104,23 @@ export function emulatedRoot(original: Record<string, unknown>, endpoint: string
   const addresses = removed.map((r) => r.address);
   const rewritten = addresses.length > 0 ? (withoutReferences(doc, addresses) as { [key: string]: Json }) : doc;
 
-  const terraform = rewritten.terraform as { [key: string]: Json } | undefined;
+  pointedAt(rewritten, endpoint);
+  const count = Object.values((rewritten.resource ?? {}) as object).reduce((n: number, byName) => n + Object.keys(byName as object).length, 0);
+  return { doc: rewritten, notEmulated: removed.filter((r) => r.reason !== CONDITIONAL_DENY), adjusted, resources: count };
+}
+
+/** The backend, the provider and every remote-state read of `doc` pointed at the emulator (in place). */
+function pointedAt(doc: { [key: string]: Json }, endpoint: string): { [key: string]: Json } {
+  const terraform = doc.terraform as { [key: string]: Json } | undefined;
   const backend = terraform?.backend as { [key: string]: Json } | undefined;
   if (backend?.s3) backend.s3 = { ...(backend.s3 as { [key: string]: Json }), ...s3Settings(endpoint) };
-  const providers = (rewritten.provider as { aws?: Json } | undefined)?.aws;
+  const providers = (doc.provider as { aws?: Json } | undefined)?.aws;
   for (const block of Array.isArray(providers) ? providers : providers ? [providers] : []) Object.assign(block as object, PROVIDER_SETTINGS);
-  const remote = ((rewritten.data as { [key: string]: Json } | undefined)?.terraform_remote_state ?? {}) as { [name: string]: { backend?: Json; config?: Json } };
+  const remote = ((doc.data as { [key: string]: Json } | undefined)?.terraform_remote_state ?? {}) as { [name: string]: { backend?: Json; config?: Json } };
   for (const read of Object.values(remote)) {
     if (read.backend === "s3") read.config = { ...(read.config as { [key: string]: Json }), ...s3Settings(endpoint) };
   }
-  const count = Object.values((rewritten.resource ?? {}) as object).reduce((n: number, byName) => n + Object.keys(byName as object).length, 0);
-  return { doc: rewritten, notEmulated: removed.filter((r) => r.reason !== CONDITIONAL_DENY), adjusted, resources: count };
+  return doc;
 }
 
 /** A subnet's IPv6 settings (the VPC keeps its IPv6 block). */

@@ -11,15 +11,16 @@
  * Terraform is injected (`Terraform`), so ordering, waiting and output grouping are tested
  * without it.
  */
-import { appendFile, lstat, mkdir, readFile } from "node:fs/promises";
+import { appendFile, lstat, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
-import type { TerraformRun } from "../terraform.js";
+import { TIMED_OUT, type RunWatch, type TerraformRun } from "../terraform.js";
 import { outputsDigest, sha256, type PlanBundle, type Upstream } from "./bundle.js";
 import { hasChanges, NO_CHANGES, planChanges, planRemovals } from "./changes.js";
 import type { Manifest, ManifestRoot } from "./manifest.js";
 import { awsReads, OFFLINE_OVERRIDE, offlineOverride } from "./offline.js";
+import { ADOPT_FILE, ADOPT_LOOKUP_DIR, adoption, clearRecovery, foundIds, lookupRoot, plannedArguments, writeAdoptFile, type Adoption, JournalWriter, lockError, lockLeftBy, lockMessage, failedImports, readJournal, type Journal } from "./journal.js";
 import { localStateOutputs, outputValues, readiness } from "./readiness.js";
 import { finishBlock, startLine, stillLine, type Outcome, type Position, type RootResult } from "./render.js";
 import { jobsFor, Scheduler } from "./schedule.js";
@@ -31,7 +32,7 @@ export const PLAN_FILE = "caja.tfplan";
 export const LOCK_FILE = ".terraform.lock.hcl";
 
 export interface Terraform {
-  run(args: readonly string[], cwd: string): Promise<TerraformRun>;
+  run(args: readonly string[], cwd: string, watch?: RunWatch): Promise<TerraformRun>;
   /** `terraform init -input=false` in `cwd`, serialized with other inits sharing the plugin cache. */
   init(cwd: string): Promise<TerraformRun>;
 }
@@ -147,8 +148,15 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     const step = async (command: string, run: () => Promise<TerraformRun>): Promise<TerraformRun> => {
       const r = await run();
       await log.record(command, dir, r);
-      if (r.code !== 0) throw new StepFailure(command, tail(r.stderr.trim() || r.stdout.trim()));
+      if (r.code !== 0) throw failureOf(command, r);
       return r;
+    };
+    const failureOf = (command: string, r: TerraformRun): StepFailure => {
+      const lock = lockError(`${r.stdout}\n${r.stderr}`);
+      if (!lock) return new StepFailure(command, tail(r.stderr.trim() || r.stdout.trim()));
+      const left = readJournal(dir);
+      const recover = left && lockLeftBy(left, lock) ? `\nIt was left by an apply of ${root.id} that was interrupted on this machine: caja apply ${root.scope} --roots ${root.id} releases it and adopts what that apply created.` : "";
+      return new StepFailure(command, `${lockMessage(root.id, lock, show(dir))}${recover}`);
     };
 
     if (spec.saved && spec.action === "apply") return applySaved(root, dir, log, announce, step);
@@ -176,20 +184,172 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
 
     await step("terraform init -input=false", () => spec.terraform.init(dir));
     initialized.add(root.id);
-    if (spec.action === "destroy") {
+    const journal = spec.action === "plan" ? undefined : readJournal(dir);
+    let inState: Set<string> | undefined;
+    if (spec.action === "destroy" || journal) {
       const state = await step("terraform state list", () => stateList(spec.terraform, dir));
-      if (state.stdout.trim() === "") return { kind: "no-state" };
+      inState = new Set(state.stdout.split("\n").filter((l) => l.trim() !== ""));
+      if (spec.action === "destroy" && inState.size === 0) {
+        clearRecovery(dir);
+        return { kind: "no-state" };
+      }
     }
+    const notes: string[] = [];
     const planArgs = ["plan", "-input=false", "-no-color", `-out=${PLAN_FILE}`, ...(spec.action === "destroy" ? ["-destroy"] : [])];
-    const plan = await step(`terraform ${planArgs.join(" ")}`, () => spec.terraform.run(planArgs, dir));
-    const shown = await step(`terraform show -json ${PLAN_FILE}`, () => spec.terraform.run(["show", "-json", PLAN_FILE], dir));
-    const planJson = parsePlanJson(shown.stdout, root.id);
-    const changes = planChanges(planJson);
-    const removals = planRemovals(planJson);
-    if (spec.action === "plan" || !hasChanges(changes)) return { kind: "done", changes, applied: false, output: plan.stdout, removals, upstream };
-    const apply = await step(`terraform apply -input=false -no-color ${PLAN_FILE}`, () => spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir));
-    return { kind: "done", changes, applied: true, output: `${plan.stdout.trimEnd()}\n\n${apply.stdout}` };
+    const planCommand = `terraform ${planArgs.join(" ")}`;
+    const planOnce = async (): Promise<TerraformRun> => {
+      const r = await spec.terraform.run(planArgs, dir);
+      await log.record(planCommand, dir, r);
+      return r;
+    };
+    const showPlan = async () => parsePlanJson((await step(`terraform show -json ${PLAN_FILE}`, () => spec.terraform.run(["show", "-json", PLAN_FILE], dir))).stdout, root.id);
+    // The first plan takes the lock: one left by the interrupted apply is released here.
+    const planFirst = async (): Promise<TerraformRun> => {
+      const r = await planOnce();
+      const lock = r.code === 0 || !journal ? undefined : lockError(`${r.stdout}\n${r.stderr}`);
+      if (!lock || !lockLeftBy(journal!, lock)) return r;
+      await step(`terraform force-unlock -force ${lock.id}`, () => spec.terraform.run(["force-unlock", "-force", lock.id], dir));
+      notes.push(`released lock ${lock.id}, left by the apply that was interrupted at ${new Date(journal!.start.at).toISOString()} (its terraform, pid ${journal!.start.pid}, is gone)`);
+      return planOnce();
+    };
+    let plan: TerraformRun;
+    const said = (text: string) => [...notes, text.trimEnd()].filter(Boolean).join("\n");
+    try {
+      if (journal && spec.action === "apply") plan = await adopt(root, dir, journal, inState!, planFirst, planOnce, showPlan, notes, log);
+      else plan = await planFirst();
+      if (plan.code !== 0) throw failureOf(planCommand, plan);
+      const planJson = await showPlan();
+      const changes = planChanges(planJson);
+      const removals = planRemovals(planJson);
+      if (spec.action === "plan" || !hasChanges(changes)) {
+        if (journal) clearRecovery(dir);
+        return { kind: "done", changes, applied: false, output: said(plan.stdout), removals, upstream };
+      }
+      const apply = await journaledApply(root, dir, journal, step);
+      return { kind: "done", changes, applied: true, output: said(`${plan.stdout.trimEnd()}\n\n${apply.stdout}`) };
+    } catch (e) {
+      // What recovery did (a lock released, objects adopted) is part of the story of the failure.
+      if (e instanceof StepFailure && notes.length > 0) throw new StepFailure(e.command, said(e.detail));
+      throw e;
+    }
   }
+
+  /**
+   * `terraform apply` of the saved plan, journaled as it runs (run/journal.ts). The journal goes
+   * once terraform ends by itself, which writes its state; a killed terraform leaves it.
+   */
+  async function journaledApply(
+    root: ManifestRoot,
+    dir: string,
+    previous: Journal | undefined,
+    step: (command: string, run: () => Promise<TerraformRun>) => Promise<TerraformRun>,
+  ): Promise<TerraformRun> {
+    const journal = new JournalWriter(dir);
+    journal.begin(root.id, previous);
+    const command = `terraform apply -input=false -no-color ${PLAN_FILE}`;
+    let ended = false;
+    try {
+      const r = await step(command, async () => {
+        const run = await spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir, { onSpawn: (pid) => journal.spawned(pid), onStdout: (text) => journal.feed(text) });
+        ended = run.signal === undefined && run.code !== TIMED_OUT;
+        return run;
+      });
+      clearRecovery(dir);
+      return r;
+    } finally {
+      // Ended by itself, terraform wrote its state (imports included), failed or not.
+      if (ended) clearRecovery(dir);
+    }
+  }
+
+  /**
+   * Plan an apply that follows an interrupted one: import what that apply created and the state
+   * lacks (run/journal.ts), in as few plans as the import ids allow. Imports of objects that do not
+   * exist are dropped, and terraform creates those.
+   */
+  async function adopt(
+    root: ManifestRoot,
+    dir: string,
+    journal: Journal,
+    inState: ReadonlySet<string>,
+    planFirst: () => Promise<TerraformRun>,
+    planOnce: () => Promise<TerraformRun>,
+    showPlan: () => Promise<unknown>,
+    notes: string[],
+    log: RootLog,
+  ): Promise<TerraformRun> {
+    const absent = new Set<string>();
+    const found = new Map<string, string>();
+    const ambiguous = new Set<string>();
+    let planned: Map<string, Record<string, unknown>> | undefined;
+    const facts = () => ({ ...(planned ? { planned } : {}), absent, found, ambiguous });
+    let wave = adoption(journal, inState, facts());
+    let written = JSON.stringify(wave.imports);
+    // Import sets already planned: coming back to one ends the search (the last plan stands).
+    const tried = new Set<string>();
+    const record = async () => {
+      writeAdoptFile(dir, wave.imports, replaceFile);
+      await log.note(`${ADOPT_FILE}: ${wave.imports.length === 0 ? "nothing to import" : wave.imports.map((i) => `${i.to} = ${i.id}`).join(", ")}${absent.size > 0 ? `; not created: ${[...absent].join(", ")}` : ""}`);
+    };
+    await record();
+    let plan = await planFirst();
+    // Each round learns something (arguments planned, objects found or found absent); the depth
+    // of what was being created bounds how many are needed.
+    for (let round = 0; round < 8; round++) {
+      if (plan.code !== 0) {
+        const gone = failedImports(`${plan.stdout}\n${plan.stderr}`, new Set(wave.imports.map((i) => i.to)));
+        if (gone.length === 0) break;
+        for (const a of gone) absent.add(a);
+      } else {
+        planned = plannedArguments(await showPlan());
+        wave = adoption(journal, inState, facts());
+        if (wave.lookups.length > 0) {
+          const result = await lookUp(root, dir, wave.lookups, log);
+          for (const [a, id] of result.found) found.set(a, id);
+          for (const a of result.absent) absent.add(a);
+          for (const a of result.ambiguous) ambiguous.add(a);
+        }
+      }
+      wave = adoption(journal, inState, facts());
+      if (plan.code === 0 && JSON.stringify(wave.imports) === written && wave.lookups.length === 0) break;
+      if (plan.code === 0 && tried.has(JSON.stringify(wave.imports))) break;
+      tried.add(written);
+      written = JSON.stringify(wave.imports);
+      await record();
+      plan = await planOnce();
+    }
+    const n = wave.imports.length;
+    notes.push(`an apply of ${root.id} was interrupted at ${new Date(journal.start.at).toISOString()}; ${n === 0 ? "its state lacks nothing it created" : `importing ${n} object${n === 1 ? "" : "s"} it created that its state lacks`}`);
+    for (const a of [...absent].sort()) notes.push(`  ${a}: not created by the interrupted apply; it is created now`);
+    for (const c of wave.cannot) notes.push(`  NOT ADOPTED ${c.address}: ${c.why}. If it exists in AWS, import it (terraform import) or delete it.`);
+    return plan;
+  }
+
+  /** Find objects still being created when an apply stopped, in a root of data sources beside the root. */
+  async function lookUp(root: ManifestRoot, dir: string, lookups: Adoption["lookups"], log: RootLog): Promise<ReturnType<typeof foundIds>> {
+    const lookDir = join(dir, ADOPT_LOOKUP_DIR);
+    await rm(lookDir, { recursive: true, force: true });
+    await mkdir(lookDir, { recursive: true });
+    try {
+      replaceFile(join(lookDir, "main.tf.json"), stableStringify(lookupRoot(await readRootDoc(dir), lookups)));
+      const why = `(finding what the interrupted apply of ${root.id} was creating)`;
+      const steps: [string, () => Promise<TerraformRun>][] = [
+        [`terraform init ${why}`, () => spec.terraform.init(lookDir)],
+        [`terraform apply -auto-approve ${why}`, () => spec.terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], lookDir)],
+        [`terraform output -json found ${why}`, () => spec.terraform.run(["output", "-json", "found"], lookDir)],
+      ];
+      let last: TerraformRun | undefined;
+      for (const [command, run] of steps) {
+        last = await run();
+        await log.record(command, lookDir, last);
+        if (last.code !== 0) throw new StepFailure(command, tail(last.stderr.trim() || last.stdout.trim()));
+      }
+      return foundIds(last!.stdout, lookups);
+    } finally {
+      await rm(lookDir, { recursive: true, force: true });
+    }
+  }
+
 
   /** What `root` read from each root it depends on, as digests (recorded with a saved plan). */
   async function upstreamDigests(root: ManifestRoot, log: RootLog, announce: () => void): Promise<Upstream[]> {
@@ -236,7 +396,9 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     replaceFile(join(dir, PLAN_FILE), planBytes);
     await step("terraform init -input=false", () => spec.terraform.init(dir));
     initialized.add(root.id);
-    const apply = await step(`terraform apply -input=false -no-color ${PLAN_FILE}`, () => spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir));
+    // A saved plan cannot import what an interrupted apply left: that needs a fresh plan.
+    if (readJournal(dir)) throw stale(`an earlier apply of ${root.id} was interrupted here, and the saved plan cannot adopt what it created. Run caja apply (without --plans) to recover`);
+    const apply = await journaledApply(root, dir, undefined, step);
     return { kind: "done", changes: entry.changes ?? NO_CHANGES, applied: true, output: apply.stdout, ...(entry.removals ? { removals: entry.removals } : {}) };
   }
 
@@ -307,6 +469,10 @@ class RootLog {
     await mkdir(dirname(this.file), { recursive: true });
     // A fresh file, never one a planted link points at; appends then go to that file.
     replaceFile(this.file, `caja: ${root} in ${dir}\n`);
+  }
+
+  async note(text: string): Promise<void> {
+    await appendFile(this.file, `\ncaja: ${text}\n`);
   }
 
   async record(command: string, cwd: string, r: TerraformRun): Promise<void> {

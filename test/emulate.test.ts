@@ -52,7 +52,7 @@ const PLAN_ONLY: readonly { check: string; address: RegExp; kind: "artifact" | "
     check: "CKV_AWS_355",
     address: /^aws_iam_policy\.(planner|deployer)_[a-z0-9-]+_(network|edge)$/,
     kind: "open",
-    why: "the pipeline roles' EC2, load balancer, CloudFront and CloudWatch statements use Resource \"*\" (reads, and the deployers' network writes scoped by region only), so one environment's deployer could change another's network; scope writes by the Environment tag and reads by ARN",
+    why: "the pipeline roles' EC2, load balancer, CloudFront and CloudWatch statements use Resource \"*\": reads, and the deployers' EC2 network writes, which are denied on any object tagged for another environment but not yet limited to ARNs and tags of their own",
   },
   {
     check: "CKV_AWS_290",

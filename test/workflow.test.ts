@@ -217,6 +217,22 @@ describe("who can reach which role", () => {
     expect(bad.every((r) => !r.trusted)).toBe(true);
   });
 
+  it("denies each deployer EC2 network writes to objects tagged for another environment", () => {
+    const { compiled } = workflowOf();
+    const oidc = rootJson(compiled, OIDC_ROOT);
+    for (const env of ["dev", "staging", "prod"]) {
+      const doc = JSON.parse(oidc.resource.aws_iam_policy[`deployer_${env}_network`].policy);
+      const allow = doc.Statement.find((st: any) => st.Sid === "Ec2Network");
+      const deny = doc.Statement.find((st: any) => st.Sid === "DenyEc2OtherEnvironments");
+      expect(deny, env).toMatchObject({ Effect: "Deny", Resource: "*", Condition: { StringNotEquals: { "aws:ResourceTag/Environment": env }, Null: { "aws:ResourceTag/Environment": "false" } } });
+      // Every write the Allow grants on "*" is covered, so no other environment's network can be changed.
+      expect(deny.Action).toEqual(allow.Action);
+      expect(allow.Action).toEqual(expect.arrayContaining(["ec2:DeleteVpc", "ec2:CreateRoute", "ec2:AuthorizeSecurityGroupIngress", "ec2:CreateTags"]));
+    }
+    // The environments' network roots tag every object with its environment.
+    for (const env of ["dev", "staging", "prod"]) expect([rootJson(compiled, `${env}/20-network`).provider.aws].flat()[0].default_tags.tags.Environment).toBe(env);
+  });
+
   it("gives planners reads, their own state and lock entries, and never a secret's value", () => {
     const { compiled } = workflowOf();
     const roles = rolesOf(rootJson(compiled, OIDC_ROOT));

@@ -57,6 +57,25 @@ export const GITHUB_THUMBPRINTS = ["6938fd4d98bab03faadb97b34396831e3780aea1", "
 /** AWS's limit on a customer-managed policy document (characters, whitespace excluded). */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 
+/** What a deployer may do to its environment's network (on `"*"` in the region; see DenyEc2OtherEnvironments). */
+const EC2_NETWORK_WRITES = [
+  "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:AssociateVpcCidrBlock", "ec2:DisassociateVpcCidrBlock",
+  "ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", "ec2:AssociateSubnetCidrBlock", "ec2:DisassociateSubnetCidrBlock",
+  "ec2:CreateInternetGateway", "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
+  "ec2:CreateEgressOnlyInternetGateway", "ec2:DeleteEgressOnlyInternetGateway",
+  "ec2:AllocateAddress", "ec2:ReleaseAddress", "ec2:AssociateAddress", "ec2:DisassociateAddress",
+  "ec2:CreateNatGateway", "ec2:DeleteNatGateway",
+  "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
+  "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation",
+  "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+  "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules",
+  "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+  "ec2:CreateNetworkAclEntry", "ec2:ReplaceNetworkAclEntry", "ec2:DeleteNetworkAclEntry",
+  "ec2:CreateFlowLogs", "ec2:DeleteFlowLogs",
+  "ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints",
+  "ec2:CreateTags", "ec2:DeleteTags",
+];
+
 /** The scope of the account-wide roots (a name environments may not take). */
 export const PIPELINE_GLOBAL_SCOPE = "global";
 /** The two roles every scope gets: one that applies, one that only plans. */
@@ -333,28 +352,15 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
 
   const network: Statement[] = [
     { Sid: "Ec2Read", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
+    { Sid: "Ec2Network", Effect: "Allow", Action: EC2_NETWORK_WRITES, Resource: "*", Condition: inRegion },
+    // EC2 write actions take ids, not names, so the Allow above cannot name this environment's
+    // objects: whatever carries another environment's tag is denied (creates carry none yet).
     {
-      Sid: "Ec2Network",
-      Effect: "Allow",
-      Action: [
-        "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:AssociateVpcCidrBlock", "ec2:DisassociateVpcCidrBlock",
-        "ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute", "ec2:AssociateSubnetCidrBlock", "ec2:DisassociateSubnetCidrBlock",
-        "ec2:CreateInternetGateway", "ec2:DeleteInternetGateway", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
-        "ec2:CreateEgressOnlyInternetGateway", "ec2:DeleteEgressOnlyInternetGateway",
-        "ec2:AllocateAddress", "ec2:ReleaseAddress", "ec2:AssociateAddress", "ec2:DisassociateAddress",
-        "ec2:CreateNatGateway", "ec2:DeleteNatGateway",
-        "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
-        "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation",
-        "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-        "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules",
-        "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-        "ec2:CreateNetworkAclEntry", "ec2:ReplaceNetworkAclEntry", "ec2:DeleteNetworkAclEntry",
-        "ec2:CreateFlowLogs", "ec2:DeleteFlowLogs",
-        "ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints",
-        "ec2:CreateTags", "ec2:DeleteTags",
-      ],
+      Sid: "DenyEc2OtherEnvironments",
+      Effect: "Deny",
+      Action: EC2_NETWORK_WRITES,
       Resource: "*",
-      Condition: inRegion,
+      Condition: { StringNotEquals: { "aws:ResourceTag/Environment": env.name }, Null: { "aws:ResourceTag/Environment": "false" } },
     },
     { Sid: "ElbRead", Effect: "Allow", Action: "elasticloadbalancing:Describe*", Resource: "*" },
     {

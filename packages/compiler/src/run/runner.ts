@@ -254,7 +254,6 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
         ended = run.signal === undefined && run.code !== TIMED_OUT;
         return run;
       });
-      clearRecovery(dir);
       return r;
     } finally {
       // Ended by itself, terraform wrote its state (imports included), failed or not.
@@ -349,7 +348,6 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
       await rm(lookDir, { recursive: true, force: true });
     }
   }
-
 
   /** What `root` read from each root it depends on, as digests (recorded with a saved plan). */
   async function upstreamDigests(root: ManifestRoot, log: RootLog, announce: () => void): Promise<Upstream[]> {

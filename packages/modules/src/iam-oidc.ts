@@ -730,12 +730,14 @@ export function isReadOnlyAction(action: string): boolean {
 /**
  * The read-only part of `statements`: each Allow keeps only its {@link isReadOnlyAction} actions
  * (its Resource and Condition unchanged) and is dropped when none is left; a Deny only narrows,
- * so it is kept as it is.
+ * so it is kept as it is, unless it names only actions no read-only statement holds (no read, no
+ * wildcard), where it narrows nothing.
  */
 export function readOnlyStatements(statements: readonly Statement[]): Statement[] {
   return statements.flatMap((s): Statement[] => {
-    if (s.Effect !== "Allow") return [s];
-    const actions = (Array.isArray(s.Action) ? s.Action : [s.Action]).filter(isReadOnlyAction);
+    const all = Array.isArray(s.Action) ? s.Action : [s.Action];
+    if (s.Effect !== "Allow") return all.some((a) => a.includes("*") || isReadOnlyAction(a)) ? [s] : [];
+    const actions = all.filter(isReadOnlyAction);
     if (actions.length === 0) return [];
     return [{ ...s, Action: Array.isArray(s.Action) ? actions : actions[0]! }];
   });

@@ -105,7 +105,7 @@ export async function faultDrills(context: DrillContext): Promise<number> {
   }
   const [again] = await runRoots({ ...ctx.common, action: "apply", roots: [target] });
   const said = again!.outcome.kind === "done" ? again!.outcome.output : again!.outcome.kind === "failed" ? again!.outcome.detail : "";
-  const notes = said.split("\n").filter((l) => /interrupted|released lock|NOT ADOPTED|: not created by/.test(l));
+  const notes = said.split("\n").filter((l) => /interrupted|released lock|NOT ADOPTED|CHECK |: not created by/.test(l));
   const converged = again!.outcome.kind === "done";
   const orphans = converged ? await orphansOf(ctx, targetDir) : [];
   verdict(

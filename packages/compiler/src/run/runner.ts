@@ -321,6 +321,11 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     notes.push(`an apply of ${root.id} was interrupted at ${new Date(journal.start.at).toISOString()}; ${n === 0 ? "its state lacks nothing it created" : `importing ${n} object${n === 1 ? "" : "s"} it created that its state lacks`}`);
     for (const a of [...absent].sort()) notes.push(`  ${a}: not created by the interrupted apply; it is created now`);
     for (const c of wave.cannot) notes.push(`  NOT ADOPTED ${c.address}: ${c.why}. If it exists in AWS, import it (terraform import) or delete it.`);
+    // Terraform revokes a new group's default allow-all egress rule inside its create; one caught
+    // part way may still have it, and a group managed through separate rule resources never removes it.
+    for (const i of wave.imports.filter((x) => journal.creating.has(x.to) && /(^|\.)aws_security_group\./.test(x.to))) {
+      notes.push(`  CHECK ${i.to} (${i.id}): its creation was interrupted, so AWS's default egress rule (all traffic to 0.0.0.0/0) may still be on it; revoke it if so`);
+    }
     return plan;
   }
 

@@ -63,9 +63,17 @@ interface InsecureCase {
   /** The caja rule that must block it, and the resource both must name. */
   readonly rule: string;
   readonly address: string;
+  /**
+   * Also scan the root as a plan: checkov runs its IAM checks built on cloudsplaining (CKV_AWS_355,
+   * CKV_AWS_290, ...) only on plans, never on Terraform JSON. The plan holds the root's resources
+   * whose values need no reference resolved, as `terraform show -json` would print them.
+   */
+  readonly plan?: true;
 }
 
 const WILDCARD_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" }] });
+
+const UNSCOPED_WRITE_POLICY = JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "Uploads", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: "*" }] });
 
 const INSECURE: readonly InsecureCase[] = [
   {
@@ -102,6 +110,12 @@ const INSECURE: readonly InsecureCase[] = [
     extension: { resources: { aws_iam_policy: { everything: { name: "caja-dev-everything", policy: WILDCARD_POLICY } } } },
   },
   {
+    name: "an IAM policy writing objects in every bucket",
+    phase: "platform", root: "dev/40-platform", rule: "iam-star-resource-scoped", address: "aws_iam_policy.uploads",
+    extension: { resources: { aws_iam_policy: { uploads: { name: "caja-dev-uploads", policy: UNSCOPED_WRITE_POLICY } } } },
+    plan: true,
+  },
+  {
     name: "an HTTP listener that forwards instead of redirecting",
     phase: "service", root: "dev/50-service", rule: "alb-http-redirects-only", address: "aws_lb_listener.http",
     extension: { overrides: { "aws_lb_listener.http": { default_action: [{ type: "forward", target_group_arn: "${aws_lb_target_group.api.arn}" }] } } },
@@ -117,6 +131,22 @@ const INSECURE: readonly InsecureCase[] = [
     extension: { overrides: { "aws_ecr_repository.api": { image_tag_mutability: "MUTABLE" } } },
   },
 ];
+
+/** A plan of the root's managed resources whose values hold no reference, in `terraform show -json`'s shape. */
+function literalPlan(root: { resource?: Record<string, Record<string, Record<string, unknown>>> }): Record<string, unknown> {
+  const resources = Object.entries(root.resource ?? {}).flatMap(([type, byName]) =>
+    Object.entries(byName)
+      .filter(([, values]) => !JSON.stringify(values).includes("${"))
+      .map(([name, values]) => ({ address: `${type}.${name}`, mode: "managed", type, name, provider_name: "registry.terraform.io/hashicorp/aws", values })),
+  );
+  // checkov takes a JSON file for a plan only when it names the terraform that wrote it.
+  return {
+    format_version: "1.2",
+    terraform_version: "1.11.0",
+    planned_values: { root_module: { resources } },
+    resource_changes: resources.map(({ values, ...r }) => ({ ...r, change: { actions: ["create"], before: null, after: values } })),
+  };
+}
 
 function insecureConfig(c: InsecureCase): CajaConfigInput {
   const base = baseConfig();
@@ -159,11 +189,17 @@ async function scanAll(bin: string): Promise<Scanned> {
     const config = insecureConfig(c);
     const compiled = compileWith(config, { enforcePolicies: false });
     cases.set(slug(c.name), { gate: checkPolicies(compiled.plan, compiled.config, { today: TODAY, input: config }), tierOf: tiersOf(compiled.plan) });
-    add(slug(c.name), c.root, compiled.files.find((f) => f.path === `${c.root}/main.tf.json`)!.content);
+    const content = compiled.files.find((f) => f.path === `${c.root}/main.tf.json`)!.content;
+    add(slug(c.name), c.root, content);
+    if (c.plan) {
+      const file = `${slug(c.name)}/${c.root}/plan.json`;
+      writeFileSync(join(dir, file), JSON.stringify(literalPlan(JSON.parse(content))));
+      scanned.set(file, { root: c.root, text: "", addresses: new Map() });
+    }
   }
 
   const started = performance.now();
-  const run = spawnSync(bin, ["-d", dir, "--framework", "terraform_json", "-o", "json", "--compact", "--quiet", "--soft-fail", "--skip-download"], {
+  const run = spawnSync(bin, ["-d", dir, "--framework", "terraform_json", "terraform_plan", "-o", "json", "--compact", "--quiet", "--soft-fail", "--skip-download"], {
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
     timeout: 240_000,

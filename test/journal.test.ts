@@ -3,6 +3,7 @@
  * untrusted; which lock caja may release on its own; and what it imports to adopt the objects the
  * killed apply created. Terraform's own texts here are copied from terraform 1.11 runs.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,9 @@ import {
   adoptFile,
   adoption,
   clearRecovery,
+  defaultEgressRoot,
   foundIds,
+  interruptedGroups,
   lookupRoot,
   JOURNAL_FILE,
   JournalWriter,
@@ -21,10 +24,14 @@ import {
   plannedArguments,
   progressEvent,
   readJournal,
+  revokedRules,
   whoAmI,
   type Journal,
 } from "../packages/compiler/src/run/journal.js";
+import { findTerraform } from "../packages/compiler/src/terraform.js";
 import { tempDir } from "./helpers.js";
+
+const terraform = findTerraform();
 
 const LOCKED = `
 Error: Error acquiring the state lock
@@ -189,6 +196,55 @@ describe("adopting what a killed apply created", () => {
     expect(doc.data.aws_route_tables.caja_adopt_0.filter[0].values).toEqual(["x$${y}"]);
     expect(doc.output.found.value).toEqual({ "aws_route_table.public": "${data.aws_route_tables.caja_adopt_0.ids}" });
   });
+
+  it("revokes AWS's default egress rule only from groups caught in their create whose egress is managed by rule resources", () => {
+    const j = journal({ "aws_security_group.alb": "sg-1" }, ["aws_security_group.ecs", "aws_security_group.inline", "aws_subnet.a"]);
+    const imports = [
+      { to: "aws_security_group.alb", id: "sg-1" },
+      { to: "aws_security_group.ecs", id: "sg-2" },
+      { to: "aws_security_group.inline", id: "sg-3" },
+      { to: "aws_subnet.a", id: "subnet-1" },
+    ];
+    const doc = { resource: { aws_security_group: { alb: {}, ecs: { name: "caja-dev-ecs" }, inline: { egress: [] } } } };
+    // alb was reported created (terraform revokes the rule before it says so); inline egress is terraform's to set.
+    expect(interruptedGroups(j, imports, doc)).toEqual([{ address: "aws_security_group.ecs", id: "sg-2" }]);
+  });
+
+  it("revokes in a root that finds the untagged allow-all egress rule, imports it and destroys it, ids escaped", () => {
+    const doc = defaultEgressRoot({ terraform: { backend: { s3: {} }, required_providers: { aws: { source: "hashicorp/aws" } } }, provider: { aws: [{ region: "us-east-1", default_tags: { tags: { Environment: "dev" } } }] } }, [
+      { address: "aws_security_group.ecs", id: "sg-2${x}" },
+    ]) as any;
+    expect(doc.terraform).toEqual({ required_providers: { aws: { source: "hashicorp/aws" } } });
+    // The rule is imported only to be destroyed: no default tags, so nothing is changed on it first.
+    expect(doc.provider).toEqual({ aws: [{ region: "us-east-1" }] });
+    expect(doc.data.aws_vpc_security_group_rules.caja_default_egress_0.filter).toEqual([{ name: "group-id", values: ["sg-2$${x}"] }]);
+    expect(doc.locals.caja_default_egress_0).toMatch(/r\.is_egress && r\.ip_protocol == "-1" && \(r\.cidr_ipv4 == "0\.0\.0\.0\/0" \|\| r\.cidr_ipv6 == "::\/0"\) && try\(length\(r\.tags\), 0\) == 0/);
+    expect(doc.import).toEqual([{ for_each: "${local.caja_default_egress_0}", to: "aws_vpc_security_group_egress_rule.caja_default_egress_0[each.key]", id: "${each.key}" }]);
+    expect(doc.resource.aws_vpc_security_group_egress_rule.caja_default_egress_0.security_group_id).toBe("sg-2$${x}");
+    expect(doc.output.revoked.value).toEqual({ "aws_security_group.ecs": "${keys(local.caja_default_egress_0)}" });
+    expect(revokedRules(JSON.stringify({ "aws_security_group.ecs": ["sgr-0a1", "x\ny", 3] }), [{ address: "aws_security_group.ecs" }, { address: "aws_security_group.alb" }])).toEqual(
+      new Map([
+        ["aws_security_group.ecs", ["sgr-0a1"]],
+        ["aws_security_group.alb", []],
+      ]),
+    );
+  });
+
+  it.skipIf(!terraform)("writes side roots terraform validates: the lookup and the revocation", () => {
+    const provider = { terraform: { required_providers: { aws: { source: "hashicorp/aws", version: ">= 5.0" } } }, provider: { aws: [{ region: "us-east-1" }] } };
+    const roots = {
+      lookup: lookupRoot(provider, [{ address: "aws_security_group.ecs", lookup: { data: "aws_security_groups", args: { filter: [{ name: "group-name", values: ["caja-dev-ecs"] }] }, ids: "D.ids" } }]),
+      revoke: defaultEgressRoot(provider, [{ address: "aws_security_group.ecs", id: "sg-2" }]),
+    };
+    for (const [name, doc] of Object.entries(roots)) {
+      const dir = tempDir(`caja-side-${name}-`);
+      writeFileSync(join(dir, "main.tf.json"), JSON.stringify(doc));
+      for (const args of [["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]]) {
+        const r = spawnSync(terraform!, args, { cwd: dir, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
+        expect(r.status, `${name}: terraform ${args[0]}: ${r.stderr}${r.stdout}`).toBe(0);
+      }
+    }
+  }, 120_000);
 
   it("writes import ids so Terraform reads them verbatim, never as templates", () => {
     expect(adoptFile([{ to: "aws_ssm_parameter.p", id: "a${b}%{c}" }])).toEqual({ import: [{ id: "a$${b}%%{c}", to: "aws_ssm_parameter.p" }] });

@@ -78,7 +78,22 @@ describe("every rule fires on a config that breaks it, at the field that caused 
       },
       "iam-oidc": {
         resources: {
-          aws_iam_policy: { admin: { name: "caja-admin", policy: json({ Version: "2012-10-17", Statement: [{ Sid: "All", Effect: "Allow", Action: "*", Resource: "*" }] }) } },
+          aws_iam_policy: {
+            admin: { name: "caja-admin", policy: json({ Version: "2012-10-17", Statement: [{ Sid: "All", Effect: "Allow", Action: "*", Resource: "*" }] }) },
+            buckets: {
+              name: "caja-buckets",
+              policy: json({
+                Version: "2012-10-17",
+                Statement: [
+                  { Sid: "Zones", Effect: "Allow", Action: ["route53:ListHostedZones", "ACM:ListCertificates"], Resource: "*" },
+                  { Sid: "InRegion", Effect: "Allow", Action: "ec2:Describe*", Resource: "*", Condition: { StringEquals: { "aws:RequestedRegion": "eu-west-1" } } },
+                  { Sid: "Named", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::caja-dev-web/*" },
+                  { Sid: "NotScopable", Effect: "Deny", Action: "s3:*", Resource: "*" },
+                  { Sid: "Writes", Effect: "Allow", Action: ["route53:ListHostedZones", "s3:PutObject", "s3:DeleteObject", "s3:GetObject", "s3:PutBucketPolicy"], Resource: "*" },
+                ],
+              }),
+            },
+          },
           aws_iam_role_policy_attachment: { admin: { role: "${aws_iam_role.deployer_dev.name}", policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess" } },
           aws_iam_role: { open: { name: "caja-open", assume_role_policy: json({ Version: "2012-10-17", Statement: [{ Sid: "Anyone", Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }] }) } },
         },
@@ -228,6 +243,7 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     ["vpc-flow-logs", "staging/20-network", "aws_vpc.extra", "environments.staging.extend.network.resources.aws_vpc.extra"],
     ["subnet-no-public-ip-on-launch", "staging/20-network", "aws_subnet.public_0", staging("network", "aws_subnet.public_0", "map_public_ip_on_launch")],
     ["iam-no-wildcard-admin", "global/05-iam-oidc", "aws_iam_policy.admin", "extend.iam-oidc.resources.aws_iam_policy.admin.policy"],
+    ["iam-star-resource-scoped", "global/05-iam-oidc", "aws_iam_policy.buckets", "extend.iam-oidc.resources.aws_iam_policy.buckets.policy"],
     ["iam-no-admin-managed-policy", "global/05-iam-oidc", "aws_iam_role_policy_attachment.admin", "extend.iam-oidc.resources.aws_iam_role_policy_attachment.admin.policy_arn"],
     ["iam-trust-no-wildcard-principal", "global/05-iam-oidc", "aws_iam_role.open", "extend.iam-oidc.resources.aws_iam_role.open.assume_role_policy"],
     ["iam-oidc-subject", "global/05-iam-oidc", "aws_iam_role.deployer_staging", 'extend.iam-oidc.overrides["aws_iam_role.deployer_staging"].assume_role_policy'],
@@ -270,6 +286,10 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     expect(all.filter((f) => f.ruleId === "iam-oidc-subject").map((f) => f.message)).toEqual([
       'statement "Org" does not require StringEquals aud = "sts.amazonaws.com"',
       'statement "Org": sub "repo:dbash/*" names "dbash/*" rather than one OWNER/REPO',
+    ]);
+    // Only the unconditioned Allow on "*" of actions that take resources; the admin policy is iam-no-wildcard-admin's.
+    expect(all.filter((f) => f.ruleId === "iam-star-resource-scoped").map((f) => `${f.address}: ${f.message}`)).toEqual([
+      'aws_iam_policy.buckets: statement "Writes" allows "s3:PutObject", "s3:DeleteObject", "s3:GetObject" and 1 more on "*" with no condition, though they are not actions AWS accepts only on "*"',
     ]);
     expect(byRule("ecs-no-plaintext-secrets").message).toBe('container "api" passes API_TOKEN as plain environment');
     expect(all.filter((f) => f.ruleId === "sns-alarm-key-usable").map((f) => `${f.root}: ${f.message}`)).toEqual([

@@ -351,7 +351,7 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
   const state = stateStatements("deployer", { ...scope, scope: env.name });
 
   const network: Statement[] = [
-    { Sid: "Ec2Read", Effect: "Allow", Action: "ec2:Describe*", Resource: "*" },
+    { Sid: "Ec2Read", Effect: "Allow", Action: "ec2:Describe*", Resource: "*", Condition: inRegion },
     { Sid: "Ec2Network", Effect: "Allow", Action: EC2_NETWORK_WRITES, Resource: "*", Condition: inRegion },
     // EC2 write actions take ids, not names, so the Allow above cannot name this environment's
     // objects: whatever carries another environment's tag is denied (creates carry none yet).
@@ -362,7 +362,7 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
       Resource: "*",
       Condition: { StringNotEquals: { "aws:ResourceTag/Environment": env.name }, Null: { "aws:ResourceTag/Environment": "false" } },
     },
-    { Sid: "ElbRead", Effect: "Allow", Action: "elasticloadbalancing:Describe*", Resource: "*" },
+    { Sid: "ElbRead", Effect: "Allow", Action: "elasticloadbalancing:Describe*", Resource: "*", Condition: inRegion },
     {
       Sid: "ElbOwnEnv",
       Effect: "Allow",
@@ -385,7 +385,7 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
     {
       Sid: "EcsUnscoped",
       Effect: "Allow",
-      Action: ["ecs:CreateCluster", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:List*"],
+      Action: ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:List*"],
       Resource: "*",
       Condition: inRegion,
     },
@@ -393,7 +393,7 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
       Sid: "EcsOwnEnv",
       Effect: "Allow",
       Action: [
-        "ecs:Describe*", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DeleteCluster", "ecs:UpdateCluster",
+        "ecs:Describe*", "ecs:CreateCluster", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DeleteCluster", "ecs:UpdateCluster",
         "ecs:UpdateClusterSettings", "ecs:PutClusterCapacityProviders", "ecs:TagResource", "ecs:UntagResource", "ecs:ListTagsForResource",
       ],
       Resource: [regional("ecs", `cluster/${glob}`), regional("ecs", `service/${glob}`), regional("ecs", `task-definition/${glob}`)],
@@ -562,20 +562,17 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
       ],
       Resource: ownBuckets,
     },
-    { Sid: "CloudFrontRead", Effect: "Allow", Action: ["cloudfront:Get*", "cloudfront:List*"], Resource: "*" },
-    {
-      Sid: "CloudFrontCreate",
-      Effect: "Allow",
-      Action: ["cloudfront:CreateOriginAccessControl", "cloudfront:CreateResponseHeadersPolicy"],
-      Resource: "*",
-    },
+    // CloudFront is global, so aws:RequestedRegion cannot narrow it: reads name the account's ARNs.
+    { Sid: "CloudFrontRead", Effect: "Allow", Action: ["cloudfront:Get*", "cloudfront:ListTagsForResource"], Resource: `arn:aws:cloudfront::${acct}:*` },
+    // The one action here that AWS authorizes only on "*".
+    { Sid: "CloudFrontCreateOac", Effect: "Allow", Action: "cloudfront:CreateOriginAccessControl", Resource: "*" },
     {
       Sid: "CloudFrontAccount",
       Effect: "Allow",
       Action: [
         "cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags", "cloudfront:UpdateDistribution", "cloudfront:DeleteDistribution",
         "cloudfront:TagResource", "cloudfront:UntagResource", "cloudfront:UpdateOriginAccessControl", "cloudfront:DeleteOriginAccessControl",
-        "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
+        "cloudfront:CreateResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
       ],
       Resource: [
         `arn:aws:cloudfront::${acct}:distribution/*`,
@@ -664,7 +661,7 @@ export function globalDeployerPolicyGroups(scope: AccountScope): Record<GlobalDe
       ],
       Resource: certRegions.map((r) => `arn:aws:acm:${r}:${acct}:certificate/*`),
     },
-    { Sid: "Route53List", Effect: "Allow", Action: "route53:ListHostedZones*", Resource: "*" },
+    { Sid: "Route53List", Effect: "Allow", Action: ["route53:ListHostedZones", "route53:ListHostedZonesByName"], Resource: "*" },
     {
       Sid: "Route53Read",
       Effect: "Allow",

@@ -7,7 +7,9 @@
  *   lock and its holder, and changes nothing;
  * - **kill**: terraform killed (SIGKILL, its provider too) part way through a root's apply; the next
  *   `caja apply` releases the lock the dead run left, adopts what it created, and converges: the
- *   emulator then holds exactly what the state holds.
+ *   emulator then holds exactly what the state holds;
+ * - **group**: a security group left as a kill inside its create leaves it (outside the state, with
+ *   AWS's default allow-all egress rule); the next apply adopts it and revokes that rule.
  *
  * The drills run after the global roots are applied, on the environment's first root that another
  * root of the environment reads from (the network, for the plan's phases).
@@ -17,6 +19,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import type { ManifestRoot } from "../run/manifest.js";
+import { JournalWriter } from "../run/journal.js";
 import { runRoots, stateList, type RunSpec, type Terraform } from "../run/runner.js";
 
 export interface DrillContext {
@@ -105,7 +108,7 @@ export async function faultDrills(context: DrillContext): Promise<number> {
   }
   const [again] = await runRoots({ ...ctx.common, action: "apply", roots: [target] });
   const said = again!.outcome.kind === "done" ? again!.outcome.output : again!.outcome.kind === "failed" ? again!.outcome.detail : "";
-  const notes = said.split("\n").filter((l) => /interrupted|released lock|NOT ADOPTED|CHECK |: not created by/.test(l));
+  const notes = said.split("\n").filter((l) => /interrupted|released lock|NOT ADOPTED|: not created by/.test(l));
   const converged = again!.outcome.kind === "done";
   const orphans = converged ? await orphansOf(ctx, targetDir) : [];
   verdict(
@@ -116,7 +119,73 @@ export async function faultDrills(context: DrillContext): Promise<number> {
   );
   const shown = converged ? notes : said.split("\n");
   if (shown.length > 0) ctx.print(shown.map((l) => `  │ ${l}`));
+  if (converged) await groupDrill(ctx, target, targetDir, verdict);
   return failed;
+}
+
+/**
+ * Group: what a kill inside a security group's create leaves, made on purpose. AWS gives a new
+ * group an allow-all egress rule that terraform revokes before it reports the group created; a
+ * kill in between leaves the group, with that rule, outside the state. Here the group leaves the
+ * state, the rule is put back and the journal says its creation began; the next apply must adopt
+ * the group and revoke the rule.
+ */
+async function groupDrill(ctx: DrillContext, target: ManifestRoot, targetDir: string, verdict: (name: string, ok: boolean, what: string) => void): Promise<void> {
+  const doc = JSON.parse(readFileSync(join(targetDir, "main.tf.json"), "utf8")) as { resource?: { aws_security_group?: Record<string, { egress?: unknown }> } };
+  const name = Object.entries(doc.resource?.aws_security_group ?? {}).find(([, g]) => g.egress === undefined)?.[0];
+  if (!name) {
+    ctx.print([`fault drill (group): ${target.id} has no security group whose egress is managed by rule resources; nothing to drill`]);
+    return;
+  }
+  const address = `aws_security_group.${name}`;
+  const id = (await stateIds(ctx, targetDir)).get(address);
+  const removed = await ctx.tf.run(["state", "rm", address], targetDir);
+  if (!id || removed.code !== 0) {
+    verdict("group", false, `could not take ${address} out of the state of ${target.id}: ${removed.stderr.trim().split("\n")[0] ?? ""}`);
+    return;
+  }
+  await ec2(ctx.url, ctx.region, { Action: "AuthorizeSecurityGroupEgress", Version: "2016-11-15", GroupId: id, "IpPermissions.1.IpProtocol": "-1", "IpPermissions.1.IpRanges.1.CidrIp": "0.0.0.0/0" });
+  const before = await defaultEgress(ctx, id);
+  const journal = new JournalWriter(targetDir);
+  journal.begin(target.id);
+  journal.spawned(DEAD_PID);
+  journal.feed(`${address}: Creating...\n`);
+  const [again] = await runRoots({ ...ctx.common, action: "apply", roots: [target] });
+  const after = again!.outcome.kind === "done" ? await defaultEgress(ctx, id) : before;
+  const adopted = (await stateIds(ctx, targetDir)).get(address) === id;
+  const said = again!.outcome.kind === "done" ? again!.outcome.output : again!.outcome.kind === "failed" ? again!.outcome.detail : "";
+  verdict(
+    "group",
+    before.length === 1 && again!.outcome.kind === "done" && adopted && after.length === 0,
+    `${address} (${id}) left out of the state with AWS's default egress rule (${before.join(", ") || "not found"}); the next apply ${describe(again!.outcome)}, ${adopted ? "adopted the group" : "did not adopt the group"} and ${after.length === 0 ? "revoked the rule" : `left the rule: ${after.join(", ")}`}`,
+  );
+  const notes = said.split("\n").filter((l) => l.includes(address));
+  if (notes.length > 0) ctx.print(notes.map((l) => `  │ ${l}`));
+}
+
+/** A process id no process has (Linux allows at most 2^22). */
+const DEAD_PID = 2 ** 30;
+
+/** The group's untagged allow-all egress rules (AWS's default), asked of the emulator directly. */
+async function defaultEgress(ctx: DrillContext, group: string): Promise<string[]> {
+  const xml = await ec2(ctx.url, ctx.region, { Action: "DescribeSecurityGroupRules", Version: "2016-11-15", "Filter.1.Name": "group-id", "Filter.1.Value.1": group });
+  return xml
+    .split("<securityGroupRuleId>")
+    .slice(1)
+    .filter((rule) => rule.includes("<isEgress>true</isEgress>") && rule.includes("<ipProtocol>-1</ipProtocol>") && rule.includes("<cidrIpv4>0.0.0.0/0</cidrIpv4>") && !rule.includes("<key>"))
+    .map((rule) => rule.slice(0, rule.indexOf("<")));
+}
+
+/** Each resource the root's state holds, by address, with its id. */
+async function stateIds(ctx: DrillContext, rootDir: string): Promise<Map<string, string>> {
+  const shown = await ctx.tf.run(["show", "-json"], rootDir);
+  const ids = new Map<string, string>();
+  const walk = (m: { resources?: { address?: unknown; values?: { id?: unknown } }[]; child_modules?: unknown[] } | undefined): void => {
+    for (const r of m?.resources ?? []) if (typeof r.address === "string" && typeof r.values?.id === "string") ids.set(r.address, r.values.id);
+    for (const c of m?.child_modules ?? []) walk(c as typeof m);
+  };
+  walk((JSON.parse(shown.stdout || "{}") as { values?: { root_module?: Parameters<typeof walk>[0] } }).values?.root_module);
+  return ids;
 }
 
 function describe(o: Awaited<ReturnType<typeof runRoots>>[number]["outcome"]): string {
@@ -199,13 +268,7 @@ function childrenOf(pid: number): number[] {
  * through terraform.
  */
 async function orphansOf(ctx: DrillContext, rootDir: string): Promise<string[]> {
-  const shown = await ctx.tf.run(["show", "-json"], rootDir);
-  const held = new Set<string>();
-  const walk = (m: { resources?: { values?: { id?: unknown } }[]; child_modules?: unknown[] } | undefined): void => {
-    for (const r of m?.resources ?? []) if (typeof r.values?.id === "string") held.add(r.values.id);
-    for (const c of m?.child_modules ?? []) walk(c as typeof m);
-  };
-  walk((JSON.parse(shown.stdout || "{}") as { values?: { root_module?: Parameters<typeof walk>[0] } }).values?.root_module);
+  const held = new Set((await stateIds(ctx, rootDir)).values());
   const tagged = await emulatorTagged(ctx.url, ctx.region, ctx.env);
   return tagged.filter((t) => !held.has(t.id)).map((t) => `${t.type} ${t.id}`);
 }

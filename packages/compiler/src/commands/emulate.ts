@@ -30,8 +30,9 @@ export const usage = `caja emulate [ENV...] [--faults] [--endpoint URL] [--moto 
   environment runs in its own emulator; resources the emulator cannot create are listed.
 
   --faults           first, in the first environment: apply a root before the root it reads from,
-                     apply a root while another terraform holds its lock, and kill terraform part
-                     way through an apply and apply again; each must end as caja promises
+                     apply a root while another terraform holds its lock, kill terraform part
+                     way through an apply and apply again, and leave a security group as a kill
+                     inside its create would; each must end as caja promises
   --endpoint URL     use a running emulator (one environment) instead of starting moto_server
   --moto PATH        the moto_server program (default: moto_server on PATH; pip install "moto[server]")
   --timeout SECONDS  longest any one terraform command may run (default 600)

@@ -53,6 +53,24 @@ export interface Rule {
 
 const SUPPRESS_IF_INTENDED = "If it is intended, suppress the finding under policy.suppressions in caja.config.ts with the reason.";
 
+/** Resources that carry identity policies (what a principal may do), as opposed to resource policies. */
+const IDENTITY_POLICY_TYPES = ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy", "aws_iam_role"];
+
+/**
+ * Actions AWS authorizes only on `"*"` (its service authorization reference lists no resource type
+ * for them), so an Allow of them on `"*"` scopes nothing away. Lower case; only exact names: a
+ * wildcard such as `ec2:Describe*` also covers actions that do take resources.
+ */
+const STAR_ONLY_ACTIONS: ReadonlySet<string> = new Set([
+  "acm:listcertificates",
+  "ce:listcostallocationtags", "ce:updatecostallocationtagsstatus",
+  "cloudfront:createoriginaccesscontrol", "cloudfront:listcachepolicies", "cloudfront:listdistributions",
+  "cloudfront:listoriginaccesscontrols", "cloudfront:listresponseheaderspolicies",
+  "ecr:getauthorizationtoken",
+  "route53:listhostedzones", "route53:listhostedzonesbyname", "route53:listhostedzonesbyvpc",
+  "sts:getcalleridentity",
+]);
+
 export const RULES: readonly Rule[] = [
   // ---------------------------------------------------------------------------------------------
   // RDS
@@ -598,20 +616,34 @@ export const RULES: readonly Rule[] = [
     id: "iam-no-wildcard-admin",
     title: "No IAM policy allows every action, or every action of a service on every resource",
     severity: "block", checkov: ["CKV_AWS_62", "CKV_AWS_63", "CKV2_AWS_40"], trivy: ["AWS-0057"],
-    types: ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy", "aws_iam_role"],
+    types: IDENTITY_POLICY_TYPES,
     fix: "List the actions the role needs, on the resources it needs them on (the deployer policies are scoped per environment).",
     check: (r, { view }) => {
-      const docs = r.type === "aws_iam_role" ? blocks(r.body.inline_policy).map((p) => ["inline_policy", p.policy] as const) : [["policy", r.body.policy] as const];
       const out: Violation[] = [];
-      for (const [attribute, doc] of docs) {
-        for (const s of view.statements(r.root, doc) ?? []) {
-          if (s.effect !== "Allow") continue;
-          const everything = s.actions.find((a) => a === "*" || a === "*:*");
-          const serviceWide = s.resources.includes("*") ? s.actions.find((a) => /^[a-z0-9-]+:\*$/.test(a)) : undefined;
-          if (everything || serviceWide || (s.notActions.length > 0 && s.resources.includes("*"))) {
-            out.push(violation(attribute, `statement ${shown(s.sid ?? "(no Sid)")} allows ${everything ? '"*"' : serviceWide ? `"${serviceWide}" on "*"` : 'NotAction on "*"'}`));
-          }
+      for (const [attribute, s] of identityAllows(view, r)) {
+        const everything = s.actions.find((a) => a === "*" || a === "*:*");
+        const serviceWide = s.resources.includes("*") ? s.actions.find((a) => /^[a-z0-9-]+:\*$/.test(a)) : undefined;
+        if (everything || serviceWide || (s.notActions.length > 0 && s.resources.includes("*"))) {
+          out.push(violation(attribute, `statement ${shown(s.sid ?? "(no Sid)")} allows ${everything ? '"*"' : serviceWide ? `"${serviceWide}" on "*"` : 'NotAction on "*"'}`));
         }
+      }
+      return out;
+    },
+  },
+  {
+    id: "iam-star-resource-scoped",
+    title: "IAM policies allow on \"*\" only what AWS accepts on \"*\" alone, or under a condition",
+    severity: "block", checkov: ["CKV_AWS_355", "CKV_AWS_290", "CKV_AWS_289", "CKV_AWS_288"], trivy: [],
+    types: IDENTITY_POLICY_TYPES,
+    fix: 'Name the ARNs the actions act on (the deployer policies use the environment\'s name prefix), or narrow the statement with a Condition such as aws:RequestedRegion or aws:ResourceTag. Actions that take no resource (route53:ListHostedZones, acm:ListCertificates, ...) may stay on "*".',
+    check: (r, { view }) => {
+      const out: Violation[] = [];
+      for (const [attribute, s] of identityAllows(view, r)) {
+        if (!s.resources.includes("*") || Object.keys(s.condition).length > 0) continue;
+        const scopable = s.actions.filter((a) => !STAR_ONLY_ACTIONS.has(a.toLowerCase()) && a !== "*" && a !== "*:*");
+        if (scopable.length === 0) continue;
+        const named = scopable.slice(0, 3).map((a) => `"${a}"`).join(", ") + (scopable.length > 3 ? ` and ${scopable.length - 3} more` : "");
+        out.push(violation(attribute, `statement ${shown(s.sid ?? "(no Sid)")} allows ${named} on "*" with no condition, though ${scopable.length === 1 ? "it is not an action" : "they are not actions"} AWS accepts only on "*"`));
       }
       return out;
     },
@@ -991,4 +1023,10 @@ function unsafeSubject(sub: string, r: PlannedResource): string | undefined {
     return `names ${shown(repository)} rather than one OWNER/REPO`;
   }
   return m[2] ? undefined : "does not say which branch, environment or event may assume the role (repo:OWNER/REPO:<...>)";
+}
+
+/** Each Allow statement of an identity policy, with the attribute that holds its document. */
+function identityAllows(view: PlanView, r: PlannedResource): [attribute: string, statement: PolicyStatement][] {
+  const docs = r.type === "aws_iam_role" ? blocks(r.body.inline_policy).map((p) => ["inline_policy", p.policy] as const) : [["policy", r.body.policy] as const];
+  return docs.flatMap(([attribute, doc]) => (view.statements(r.root, doc) ?? []).filter((s) => s.effect === "Allow").map((s): [string, PolicyStatement] => [attribute, s]));
 }

@@ -435,6 +435,85 @@ export function lookupRoot(rootDoc: Readonly<Record<string, unknown>>, lookups: 
   };
 }
 
+/**
+ * Security groups being created when an apply stopped, now imported, whose egress the root manages
+ * through separate rule resources (or not at all). AWS gives a new group an allow-all egress rule
+ * and terraform revokes it inside the group's create, so one caught part way may keep it; a group
+ * with inline `egress` is left to terraform, which replaces its rules on the next apply.
+ */
+export function interruptedGroups(journal: Journal, imports: Adoption["imports"], rootDoc: Readonly<Record<string, any>>): { address: string; id: string }[] {
+  return imports
+    .filter((i) => journal.creating.has(i.to) && typeOf(i.to) === "aws_security_group")
+    .filter((i) => rootDoc.resource?.aws_security_group?.[i.to.slice("aws_security_group.".length)]?.egress === undefined)
+    .map((i) => ({ address: i.to, id: i.id }));
+}
+
+/**
+ * A root that revokes AWS's default egress rule (all traffic to `0.0.0.0/0` or `::/0`, untagged:
+ * caja tags every rule it creates) from each group: it finds the rule with data sources, imports it
+ * into a rule resource of its own local state, and `terraform destroy` then revokes it. Its output
+ * `revoked` maps each group's address to the rule ids imported.
+ */
+export function defaultEgressRoot(rootDoc: Readonly<Record<string, unknown>>, groups: readonly { address: string; id: string }[]): Record<string, unknown> {
+  const terraform = (rootDoc.terraform ?? {}) as Record<string, unknown>;
+  const rulesOf: Record<string, unknown> = {};
+  const rule: Record<string, unknown> = {};
+  const locals: Record<string, string> = {};
+  const resources: Record<string, unknown> = {};
+  const imports: unknown[] = [];
+  const revoked: Record<string, string> = {};
+  groups.forEach(({ address, id }, i) => {
+    const name = `caja_default_egress_${i}`;
+    rulesOf[name] = { filter: [{ name: "group-id", values: [escapeLiteral(id)] }] };
+    rule[name] = { for_each: `\${toset(data.aws_vpc_security_group_rules.${name}.ids)}`, security_group_rule_id: "${each.value}" };
+    locals[name] =
+      `\${{ for id, r in data.aws_vpc_security_group_rule.${name} : id => r if r.is_egress && r.ip_protocol == "-1" && ` +
+      `(r.cidr_ipv4 == "0.0.0.0/0" || r.cidr_ipv6 == "::/0") && try(length(r.tags), 0) == 0 }}`;
+    imports.push({ for_each: `\${local.${name}}`, to: `aws_vpc_security_group_egress_rule.${name}[each.key]`, id: "${each.key}" });
+    resources[name] = {
+      for_each: `\${local.${name}}`,
+      security_group_id: escapeLiteral(id),
+      ip_protocol: "-1",
+      cidr_ipv4: '${each.value.cidr_ipv4 == "" ? null : each.value.cidr_ipv4}',
+      cidr_ipv6: '${each.value.cidr_ipv6 == "" ? null : each.value.cidr_ipv6}',
+    };
+    revoked[escapeLiteral(address)] = `\${keys(local.${name})}`;
+  });
+  return {
+    terraform: { required_providers: terraform.required_providers ?? {} },
+    // Without default tags: the imported rule is only to be revoked, not tagged first.
+    provider: withoutDefaultTags(rootDoc.provider ?? {}),
+    data: { aws_vpc_security_group_rules: rulesOf, aws_vpc_security_group_rule: rule },
+    locals,
+    import: imports,
+    resource: { aws_vpc_security_group_egress_rule: resources },
+    output: { revoked: { value: revoked } },
+  };
+}
+
+/** Provider blocks (one or a list per provider name) without `default_tags`. */
+function withoutDefaultTags(providers: unknown): unknown {
+  const strip = (block: unknown) => (block && typeof block === "object" && !Array.isArray(block) ? Object.fromEntries(Object.entries(block).filter(([k]) => k !== "default_tags")) : block);
+  if (!providers || typeof providers !== "object") return providers;
+  return Object.fromEntries(Object.entries(providers).map(([name, blocks]) => [name, Array.isArray(blocks) ? blocks.map(strip) : strip(blocks)]));
+}
+
+/** The rule ids each group's default egress root imported, from `terraform output -json revoked`. */
+export function revokedRules(json: string, groups: readonly { address: string }[]): Map<string, string[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    value = undefined;
+  }
+  const out = new Map<string, string[]>();
+  for (const { address } of groups) {
+    const ids = (value as Record<string, unknown> | undefined)?.[address];
+    out.set(address, Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && /^sgr-[0-9a-f]+$/.test(x)) : []);
+  }
+  return out;
+}
+
 /** Planned values are literals to Terraform: every string escaped, so none is read as a template. */
 function escapeDeep(value: unknown): unknown {
   if (typeof value === "string") return escapeLiteral(value);

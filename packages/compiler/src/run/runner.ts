@@ -20,7 +20,7 @@ import { outputsDigest, sha256, type PlanBundle, type Upstream } from "./bundle.
 import { hasChanges, NO_CHANGES, planChanges, planRemovals } from "./changes.js";
 import type { Manifest, ManifestRoot } from "./manifest.js";
 import { awsReads, OFFLINE_OVERRIDE, offlineOverride } from "./offline.js";
-import { ADOPT_FILE, ADOPT_LOOKUP_DIR, adoption, clearRecovery, foundIds, lookupRoot, plannedArguments, writeAdoptFile, type Adoption, JournalWriter, lockError, lockLeftBy, lockMessage, failedImports, readJournal, type Journal } from "./journal.js";
+import { ADOPT_FILE, ADOPT_LOOKUP_DIR, adoption, clearRecovery, defaultEgressRoot, foundIds, interruptedGroups, lookupRoot, revokedRules, plannedArguments, writeAdoptFile, type Adoption, JournalWriter, lockError, lockLeftBy, lockMessage, failedImports, readJournal, type Journal } from "./journal.js";
 import { localStateOutputs, outputValues, readiness } from "./readiness.js";
 import { finishBlock, startLine, stillLine, type Outcome, type Position, type RootResult } from "./render.js";
 import { jobsFor, Scheduler } from "./schedule.js";
@@ -321,36 +321,61 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     notes.push(`an apply of ${root.id} was interrupted at ${new Date(journal.start.at).toISOString()}; ${n === 0 ? "its state lacks nothing it created" : `importing ${n} object${n === 1 ? "" : "s"} it created that its state lacks`}`);
     for (const a of [...absent].sort()) notes.push(`  ${a}: not created by the interrupted apply; it is created now`);
     for (const c of wave.cannot) notes.push(`  NOT ADOPTED ${c.address}: ${c.why}. If it exists in AWS, import it (terraform import) or delete it.`);
-    // Terraform revokes a new group's default allow-all egress rule inside its create; one caught
-    // part way may still have it, and a group managed through separate rule resources never removes it.
-    for (const i of wave.imports.filter((x) => journal.creating.has(x.to) && /(^|\.)aws_security_group\./.test(x.to))) {
-      notes.push(`  CHECK ${i.to} (${i.id}): its creation was interrupted, so AWS's default egress rule (all traffic to 0.0.0.0/0) may still be on it; revoke it if so`);
+    const groups = interruptedGroups(journal, wave.imports, await readRootDoc(dir));
+    if (groups.length > 0) {
+      const revoked = await revokeDefaultEgress(root, dir, groups, log);
+      for (const g of groups) {
+        const ids = revoked.get(g.address) ?? [];
+        notes.push(`  ${g.address} (${g.id}): its creation was interrupted; ${ids.length === 0 ? "AWS's default egress rule is not on it" : `revoked AWS's default egress rule (all traffic to the internet) that it kept: ${ids.join(", ")}`}`);
+      }
     }
     return plan;
   }
 
   /** Find objects still being created when an apply stopped, in a root of data sources beside the root. */
   async function lookUp(root: ManifestRoot, dir: string, lookups: Adoption["lookups"], log: RootLog): Promise<ReturnType<typeof foundIds>> {
-    const lookDir = join(dir, ADOPT_LOOKUP_DIR);
-    await rm(lookDir, { recursive: true, force: true });
-    await mkdir(lookDir, { recursive: true });
+    const doc = lookupRoot(await readRootDoc(dir), lookups);
+    const [, , found] = await besideRoot(dir, doc, `finding what the interrupted apply of ${root.id} was creating`, log, [["apply", "-auto-approve"], ["output", "-json", "found"]]);
+    return foundIds(found!.stdout, lookups);
+  }
+
+  /**
+   * Revoke the default egress rule each group's interrupted creation may have left (see
+   * interruptedGroups), in a root of caja's own beside the root: terraform destroys the rules it imports.
+   */
+  async function revokeDefaultEgress(root: ManifestRoot, dir: string, groups: ReturnType<typeof interruptedGroups>, log: RootLog): Promise<Map<string, string[]>> {
+    const doc = defaultEgressRoot(await readRootDoc(dir), groups);
+    const [, , listed] = await besideRoot(dir, doc, `revoking default egress rules the interrupted apply of ${root.id} left`, log, [["apply", "-auto-approve"], ["output", "-json", "revoked"], ["destroy", "-auto-approve"]]);
+    return revokedRules(listed!.stdout, groups);
+  }
+
+  /**
+   * Init and run `commands` in a root of caja's own, beside `dir` with that root's provider and a
+   * local state, then remove it. Any step that fails fails the root's run.
+   */
+  async function besideRoot(dir: string, doc: Record<string, unknown>, why: string, log: RootLog, commands: readonly string[][]): Promise<TerraformRun[]> {
+    const sideDir = join(dir, ADOPT_LOOKUP_DIR);
+    await rm(sideDir, { recursive: true, force: true });
+    await mkdir(sideDir, { recursive: true });
     try {
-      replaceFile(join(lookDir, "main.tf.json"), stableStringify(lookupRoot(await readRootDoc(dir), lookups)));
-      const why = `(finding what the interrupted apply of ${root.id} was creating)`;
+      replaceFile(join(sideDir, "main.tf.json"), stableStringify(doc));
       const steps: [string, () => Promise<TerraformRun>][] = [
-        [`terraform init ${why}`, () => spec.terraform.init(lookDir)],
-        [`terraform apply -auto-approve ${why}`, () => spec.terraform.run(["apply", "-auto-approve", "-input=false", "-no-color"], lookDir)],
-        [`terraform output -json found ${why}`, () => spec.terraform.run(["output", "-json", "found"], lookDir)],
+        [`terraform init (${why})`, () => spec.terraform.init(sideDir)],
+        ...commands.map((args): [string, () => Promise<TerraformRun>] => {
+          const full = ["apply", "destroy"].includes(args[0]!) ? [...args, "-input=false", "-no-color"] : args;
+          return [`terraform ${args.join(" ")} (${why})`, () => spec.terraform.run(full, sideDir)];
+        }),
       ];
-      let last: TerraformRun | undefined;
+      const runs: TerraformRun[] = [];
       for (const [command, run] of steps) {
-        last = await run();
-        await log.record(command, lookDir, last);
-        if (last.code !== 0) throw new StepFailure(command, tail(last.stderr.trim() || last.stdout.trim()));
+        const r = await run();
+        await log.record(command, sideDir, r);
+        if (r.code !== 0) throw new StepFailure(command, tail(r.stderr.trim() || r.stdout.trim()));
+        runs.push(r);
       }
-      return foundIds(last!.stdout, lookups);
+      return runs;
     } finally {
-      await rm(lookDir, { recursive: true, force: true });
+      await rm(sideDir, { recursive: true, force: true });
     }
   }
 

@@ -1,6 +1,7 @@
 // Builds the CLI into one bundle and the tiny `caja` entry configs import, and regenerates
 // the DSL's editor types from the schema. Run by `npm install` (prepare) and `npm run build`.
 import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -40,6 +41,7 @@ const BUILD_ID_PLACEHOLDER = "caja-build-id-placeholder";
 rmSync(new URL("../packages/compiler/dist", import.meta.url), { recursive: true, force: true });
 
 await Promise.all([
+  emitPublicTypes(),
   buildCli(),
   // What `caja` runs first: boots the config worker, then compiles the CLI through the code cache.
   build({ ...common, format: "cjs", entryPoints: ["packages/compiler/src/launcher.ts"], outfile: "packages/compiler/dist/launcher.cjs", minify }),
@@ -80,6 +82,18 @@ async function buildCli() {
   const code = built.replaceAll(BUILD_ID_PLACEHOLDER, hash);
   mkdirSync(dirname(result.outputFiles[0].path), { recursive: true });
   writeFileSync(result.outputFiles[0].path, `// caja-build ${hash}\n${code}`);
+}
+
+/**
+ * The declarations of what a config imports from "caja" (public.ts and the DSL it re-exports),
+ * so an installed package types configs with nothing from this repository.
+ */
+async function emitPublicTypes() {
+  const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+  const args = ["--ignoreConfig", "--declaration", "--emitDeclarationOnly", "--rootDir", "packages", "--outDir", "packages/compiler/dist/types"];
+  args.push("--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node");
+  const { status, stdout, stderr } = spawnSync(process.execPath, [tsc, ...args, "packages/compiler/src/public.ts"], { cwd: root, encoding: "utf8" });
+  if (status !== 0) throw new Error(`declarations of packages/compiler/src/public.ts: ${stdout}${stderr}`);
 }
 
 /**

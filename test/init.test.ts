@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { projectFromFolder, starterConfig, STARTER_DEFAULTS } from "../packages/compiler/src/init.js";
+import { projectFromFolder, starterConfig, STARTER_DEFAULTS, STARTER_GITIGNORE } from "../packages/compiler/src/init.js";
 import { WORKFLOW_FILE } from "../packages/compiler/src/workflow.js";
 import { CAJA_BIN, repoTempDir } from "./helpers.js";
 
@@ -31,8 +31,15 @@ describe("caja init", () => {
     expect(init.stderr).toBe("");
     expect(init.code).toBe(0);
     // Named after the folder (shop-<random>, lowercased).
-    expect(init.stdout).toMatch(/^caja: wrote caja\.config\.ts \(project shop-[a-z0-9-]+, environments dev, staging, prod\)\.$/m);
+    expect(init.stdout).toMatch(/^caja: wrote caja\.config\.ts, package\.json, \.gitignore \(project shop-[a-z0-9-]+, environments dev, staging, prod\)\.$/m);
     expect(init.stdout).toContain(`domain.root is ${STARTER_DEFAULTS.domain}`);
+    expect(init.stdout).not.toMatch(/not installed/);
+    // caja as a dev dependency, named by where this CLI runs from (a checkout), never by a bare unpublished name.
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(pkg.scripts).toEqual({ check: "caja check", compile: "caja compile", docs: "caja docs" });
+    expect(pkg.devDependencies.caja).toMatch(/^file:(\.\.\/)+packages\/compiler$/);
+    expect(existsSync(join(dir, pkg.devDependencies.caja.slice("file:".length), "bin", "caja.cjs"))).toBe(true);
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe(`${STARTER_GITIGNORE.join("\n")}\n`);
     const compile = caja(dir, "compile");
     expect(compile.stderr).toMatch(/^TODO caja\.config\.ts:\d+:\d+  github\.repository: /m);
     expect(compile.code).toBe(0);
@@ -59,6 +66,20 @@ describe("caja init", () => {
     const domain = JSON.parse(readFileSync(join(dir, "out/global/10-domain/main.tf.json"), "utf8"));
     expect(JSON.stringify(domain)).toContain("api.shop.acme.io");
     expect(domain.provider.aws[0].region).toBe("eu-west-3");
+  });
+
+  it("leaves an existing package.json alone and adds to an existing .gitignore only the lines it lacks", () => {
+    const dir = freshFolder();
+    writeFileSync(join(dir, "package.json"), '{ "name": "mine" }\n');
+    writeFileSync(join(dir, ".gitignore"), "dist/\nnode_modules/");
+    const init = caja(dir, "init");
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/^caja: wrote caja\.config\.ts \(project /m);
+    expect(init.stdout).toContain(`.gitignore: added ${STARTER_GITIGNORE.filter((l) => l !== "node_modules/").join(" ")}`);
+    expect(readFileSync(join(dir, "package.json"), "utf8")).toBe('{ "name": "mine" }\n');
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe(`dist/\nnode_modules/\n# caja\n${STARTER_GITIGNORE.filter((l) => l !== "node_modules/").join("\n")}\n`);
+    // Run again: nothing left to add.
+    expect(caja(dir, "init", "--force").stdout).not.toContain(".gitignore: added");
   });
 
   it("refuses to replace an existing config unless --force", () => {

@@ -49,3 +49,10 @@ export function toDotPath(path: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/**
+ * How to install caja where it is missing. No caja package is on the npm registry yet: a bare
+ * `npm install caja` would install whatever someone publishes under the name later.
+ */
+export const CAJA_INSTALL_HINT =
+  "install caja from a release tarball (npm install --save-dev ./caja-VERSION.tgz) or from a checkout of its repository (npm install --save-dev CHECKOUT/packages/compiler); no caja package is published on the npm registry";

@@ -4,7 +4,7 @@
  * as that flag.
  */
 import { existsSync } from "node:fs";
-import { rename, unlink, writeFile } from "node:fs/promises";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { todo } from "@caja/dsl";
 import { CajaUserError } from "./errors.js";
@@ -140,12 +140,70 @@ export function starterConfig(o: StarterOptions): string {
   ].join("\n");
 }
 
-/** Write the starter into `cwd`; refuses to replace a config unless `force`. Returns the file written. */
-export async function initProject(cwd: string, options: StarterOptions, force = false): Promise<string> {
+/** What a caja project keeps out of git: installs, caja's caches and logs, terraform's working files and state. */
+export const STARTER_GITIGNORE: readonly string[] = [
+  "node_modules/",
+  ".caja/",
+  "**/.terraform/",
+  "*.tfstate*",
+  "*.tfplan",
+  "**/.caja-apply-journal.jsonl",
+  "**/caja_adopt.tf.json",
+  "**/.caja-adopt/",
+];
+
+/**
+ * The starter `package.json`: caja's commands as scripts and caja as a dev dependency, named by
+ * `cajaSpec` (e.g. `file:../caja-0.1.0.tgz`). Without a spec there is no dependency to name: no
+ * caja package is published, and a bare name would install whatever is published under it later.
+ */
+export function starterPackageJson(project: string, cajaSpec: string | undefined): string {
+  const pkg = {
+    name: project,
+    private: true,
+    scripts: { check: "caja check", compile: "caja compile", docs: "caja docs" },
+    ...(cajaSpec ? { devDependencies: { caja: cajaSpec } } : {}),
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+/** What `initProject` wrote, relative to the folder. */
+export interface InitResult {
+  readonly written: readonly string[];
+  /** `.gitignore` lines that were missing and were appended to an existing one. */
+  readonly ignored: readonly string[];
+}
+
+/**
+ * Write the starter into `cwd`: `caja.config.ts` (refused over an existing config unless `force`),
+ * `package.json` when there is none, and `.gitignore`, or the lines an existing one lacks.
+ */
+export async function initProject(cwd: string, options: StarterOptions, force = false, cajaSpec?: string): Promise<InitResult> {
   const text = starterConfig(options);
   const existing = DEFAULT_CONFIG_FILES.find((name) => existsSync(join(cwd, name)));
   if (existing && !force) throw new CajaUserError(`${existing} already exists in ${cwd}; pass --force to replace it`);
-  const file = join(cwd, "caja.config.ts");
+  const written: string[] = [];
+  await replaceWith(join(cwd, "caja.config.ts"), text);
+  written.push("caja.config.ts");
+  if (!existsSync(join(cwd, "package.json"))) {
+    await replaceWith(join(cwd, "package.json"), starterPackageJson(options.project, cajaSpec));
+    written.push("package.json");
+  }
+  const ignoreFile = join(cwd, ".gitignore");
+  const present = existsSync(ignoreFile) ? await readFile(ignoreFile, "utf8") : undefined;
+  const have = new Set((present ?? "").split("\n").map((l) => l.trim()));
+  const missing = STARTER_GITIGNORE.filter((line) => !have.has(line));
+  if (present === undefined) {
+    await replaceWith(ignoreFile, `${STARTER_GITIGNORE.join("\n")}\n`);
+    written.push(".gitignore");
+  } else if (missing.length > 0) {
+    await replaceWith(ignoreFile, `${present}${present === "" || present.endsWith("\n") ? "" : "\n"}# caja\n${missing.join("\n")}\n`);
+  }
+  return { written, ignored: present === undefined ? [] : missing };
+}
+
+/** Replace `file` with `text` through a temporary file, so a failure leaves the old one whole. */
+async function replaceWith(file: string, text: string): Promise<void> {
   const temp = `${file}.caja-${process.pid}.tmp`;
   try {
     await writeFile(temp, text, { flag: "wx" });
@@ -154,5 +212,4 @@ export async function initProject(cwd: string, options: StarterOptions, force = 
     await unlink(temp).catch(() => {});
     throw new CajaUserError(`cannot write ${file}: ${(e as Error).message}`);
   }
-  return file;
 }

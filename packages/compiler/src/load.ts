@@ -18,7 +18,8 @@ import type { Message, Plugin } from "esbuild";
 import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
 import { cacheFile, readCache, writeCache } from "./cache.js";
 import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError } from "./config-worker.js";
-import { ConfigLoadError } from "./errors.js";
+import { CAJA_INSTALL_HINT, ConfigLoadError } from "./errors.js";
+import { ownPublicModule } from "./self.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
 
 export const DEFAULT_CONFIG_FILES = ["caja.config.ts", "caja.config.mts", "caja.config.js", "caja.config.mjs"] as const;
@@ -291,7 +292,13 @@ const externalsAsFileUrls: Plugin = {
       if (args.pluginData === "caja-externals") return undefined; // our own build.resolve below: esbuild's resolver
       if (args.path.startsWith("node:")) return { path: args.path, external: true };
       const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "caja-externals" });
-      if (found.errors.length > 0) return { errors: found.errors };
+      if (found.errors.length > 0) {
+        // No copy of caja installed beside the config (npx in an empty folder): this CLI's own.
+        const own = args.path === "caja" ? ownPublicModule() : undefined;
+        if (own) return { path: pathToFileURL(own).href, external: true };
+        const hint = args.path === "caja" ? CAJA_INSTALL_HINT : `install it: npm install --save-dev ${args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/")}`;
+        return { errors: found.errors.map((e) => ({ ...e, text: `${e.text} (${hint})` })) };
+      }
       // Node builtins come back unresolved (no absolute path): keep them as written.
       if (!found.path.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(found.path)) return { path: args.path, external: true };
       return { path: pathToFileURL(found.path).href, external: true };

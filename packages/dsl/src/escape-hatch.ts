@@ -5,7 +5,8 @@
  * declares (its resources, including the ones added here, its data sources and variables), or the
  * compile stops at the field: caja generates no locals or module calls to refer to.
  */
-import type { AwsResources } from "@caja/modules/aws";
+// Relative, so the declarations emitted for the caja package carry these types along (see scripts/build.mjs).
+import type { AwsResources } from "../../modules/src/aws/resources.generated.js";
 
 type DeepPartial<T> = T extends readonly (infer U)[] ? DeepPartial<U>[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 

@@ -1,6 +1,8 @@
 /** `caja init`: write a starter caja.config.ts in the current folder, from flags (no prompts). */
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
+import { CAJA_INSTALL_HINT } from "../errors.js";
+import { ownPackageDir } from "../self.js";
 import { initProject, projectFromFolder, STARTER_DEFAULTS } from "../init.js";
 import { parseArgs, UsageError, type FlagSpec, type Io } from "./support.js";
 
@@ -33,7 +35,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const domain = args.value("--domain") ?? STARTER_DEFAULTS.domain;
   const namespace = args.value("--namespace");
   const repository = args.value("--repository");
-  const file = await initProject(
+  const own = ownPackageDir();
+  const result = await initProject(
     io.cwd,
     {
       project,
@@ -46,12 +49,22 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       ...(repository ? { repository } : {}),
     },
     args.has("--force"),
+    own && isStableSource(own) ? `file:${relative(io.cwd, own).split(sep).join("/") || "."}` : undefined,
   );
-  io.out(`caja: wrote ${relative(io.cwd, file)} (project ${project}, environments ${(envs.length > 0 ? envs : STARTER_DEFAULTS.environments).join(", ")}).`);
+  io.out(`caja: wrote ${result.written.join(", ")} (project ${project}, environments ${(envs.length > 0 ? envs : STARTER_DEFAULTS.environments).join(", ")}).`);
+  if (result.ignored.length > 0) io.out(`  .gitignore: added ${result.ignored.join(" ")}`);
   if (domain === STARTER_DEFAULTS.domain) io.out(`  domain.root is ${domain}: replace it with your domain before applying.`);
-  if (!resolvesCaja(io.cwd)) io.out("  caja is not installed here: run npm install --save-dev caja first.");
+  if (!resolvesCaja(io.cwd)) io.out(`  caja is not installed in this folder (this caja compiles it meanwhile): ${CAJA_INSTALL_HINT}.`);
   io.out("  Next: npx caja compile (writes out/, out/docs/ and .github/workflows/infra-plan-apply.yml).");
   return 0;
+}
+
+/**
+ * Whether the package this CLI runs from can be named as a dependency: a checkout or an unpacked
+ * folder, not a copy inside some node_modules (npx's cache, a global install) that may go away.
+ */
+function isStableSource(dir: string): boolean {
+  return !dir.split(sep).includes("node_modules");
 }
 
 /** Whether `import "caja"` in the new config will resolve from this folder. */

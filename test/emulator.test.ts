@@ -2,9 +2,12 @@
  * The emulated copy of each root (run/emulator.ts): what it points at the emulator, what it leaves
  * out and why, what it relaxes so everything can be destroyed, and how a re-plan is judged.
  */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emulatedRoot, EMULATOR_DIFFS, faithfulRoot, judgeReplan, NOT_EMULATED, NOT_EMULATED_VALUE } from "../packages/compiler/src/run/emulator.js";
-import { baseConfig, compileWith, configWith, rootJson } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, configWith, repoTempDir, rootJson, tempDir } from "./helpers.js";
 
 const URL = "https://127.0.0.1:5999";
 
@@ -98,4 +101,41 @@ describe("judging a re-plan", () => {
     ]);
     expect(verdict.changes).toEqual(["aws_ecs_service.x: update desired_count", "aws_lb.main: delete+create", "aws_sns_topic.alarms: create"]);
   });
+});
+
+describe("caja emulate stopped by a signal", () => {
+  it("ends the terraform it started with it, not only its emulators, and releases the plugin cache's lock", async () => {
+    const dir = repoTempDir("emulate-signal-");
+    for (const command of ["init", "compile"]) expect(spawnSync(process.execPath, [CAJA_BIN, command], { cwd: dir, encoding: "utf8" }).status).toBe(0);
+    // A plugin cache of its own: the hung init holds its lock, which the signal must release.
+    const cache = tempDir("caja-signal-plugins-");
+    // A terraform that answers its version, records its pid and then hangs, as a provider retrying against a stopped emulator would.
+    const pids = join(dir, "terraform.pids");
+    const fake = join(dir, "terraform");
+    writeFileSync(
+      fake,
+      `#!${process.execPath}\nconst fs = require("node:fs");\nif (process.argv[2] === "version") { process.stdout.write(JSON.stringify({ terraform_version: "1.11.4" })); process.exit(0); }\nfs.appendFileSync(${JSON.stringify(pids)}, process.pid + "\\n");\nsetTimeout(() => {}, 120000);\n`,
+      { mode: 0o755 },
+    );
+    const caja = spawn(process.execPath, [CAJA_BIN, "emulate", "dev", "--endpoint", "https://127.0.0.1:9", "--terraform", fake], { cwd: dir, stdio: "ignore", env: { ...process.env, TF_PLUGIN_CACHE_DIR: cache } });
+    const started = Date.now();
+    while (!existsSync(pids) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 100));
+    const hung = readFileSync(pids, "utf8").trim().split("\n").map(Number);
+    expect(hung.length).toBeGreaterThan(0);
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => caja.once("exit", (_code, signal) => resolve(signal)));
+    caja.kill("SIGTERM");
+    expect(await ended).toBe("SIGTERM");
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Killed at once; give the system a moment to reap what was reparented.
+    for (const until = Date.now() + 5_000; hung.some(alive) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    expect(hung.filter(alive)).toEqual([]);
+    expect(readdirSync(cache)).toEqual([]);
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
  * fill it (the cache is not safe for concurrent first writes), then the rest run in parallel.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { StringDecoder } from "node:string_decoder";
@@ -83,6 +83,7 @@ export async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise
   for (;;) {
     try {
       await mkdir(lock);
+      heldCacheLocks.add(lock);
       break;
     } catch {
       // A holder that died leaves the lock behind: after two minutes it is stale.
@@ -94,8 +95,21 @@ export async function withCacheLock<T>(env: NodeJS.ProcessEnv, fn: () => Promise
   try {
     return await fn();
   } finally {
+    heldCacheLocks.delete(lock);
     await rm(lock, { recursive: true, force: true });
   }
+}
+
+/** The plugin-cache locks this process holds now. */
+const heldCacheLocks = new Set<string>();
+
+/**
+ * Release the plugin-cache locks this process holds, for a command ending on a signal after it
+ * ended its terraform: otherwise every other run waits out the two minutes that make a lock stale.
+ */
+export function releaseCacheLocks(): void {
+  for (const lock of heldCacheLocks) rmSync(lock, { recursive: true, force: true });
+  heldCacheLocks.clear();
 }
 
 /** The exit code a run ends with when it ran past its time limit (as timeout(1) reports it). */

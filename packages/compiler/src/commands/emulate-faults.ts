@@ -36,6 +36,8 @@ export interface DrillContext {
   /** What every run shares (manifest, directories, printing). */
   readonly common: Omit<RunSpec, "action" | "roots">;
   readonly print: (lines: readonly string[]) => void;
+  /** Record a terraform started outside `tf` (ended with caja on a signal); returns what forgets it. */
+  readonly track: (pid: number) => () => void;
 }
 
 /** Run the drills; returns how many failed. The global roots are applied first. */
@@ -64,7 +66,7 @@ export async function faultDrills(context: DrillContext): Promise<number> {
 
   // Lock: a terraform apply waiting for its approval holds the lock meanwhile.
   const targetDir = join(ctx.dir, target.dir);
-  const holder = await holdLock(ctx.terraformBin, targetDir, ctx.runEnv);
+  const holder = await holdLock(ctx.terraformBin, targetDir, ctx.runEnv, ctx.track);
   try {
     const [locked] = await runRoots({ ...ctx.common, action: "apply", roots: [target] });
     const state = await stateList(ctx.tf, targetDir);
@@ -202,9 +204,10 @@ function describe(o: Awaited<ReturnType<typeof runRoots>>[number]["outcome"]): s
 }
 
 /** `terraform apply` without -auto-approve: it plans, takes the lock and waits for a "yes" that never comes. */
-async function holdLock(bin: string, dir: string, env: NodeJS.ProcessEnv): Promise<{ release: () => Promise<void> }> {
+async function holdLock(bin: string, dir: string, env: NodeJS.ProcessEnv, track: DrillContext["track"]): Promise<{ release: () => Promise<void> }> {
   const child = spawn(bin, ["apply", "-no-color"], { cwd: dir, env, stdio: ["pipe", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const untrack = child.pid === undefined ? () => {} : track(child.pid);
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve())).finally(untrack);
   let said = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`terraform apply did not reach its approval prompt in ${dir}: ${said.slice(-500)}`)), 300_000);
@@ -231,7 +234,7 @@ async function holdLock(bin: string, dir: string, env: NodeJS.ProcessEnv): Promi
 }
 
 /** SIGKILL a process and every process below it, as a lost machine would end them. */
-function killTree(pid: number): void {
+export function killTree(pid: number): void {
   for (const child of childrenOf(pid)) killTree(child);
   try {
     process.kill(pid, "SIGKILL");

@@ -11,14 +11,14 @@ import { join, relative, resolve } from "node:path";
 import { CajaUserError } from "../errors.js";
 import { stableStringify } from "../json.js";
 import { parallelOf } from "../run/command.js";
-import { emulatorTagged, faultDrills } from "./emulate-faults.js";
+import { emulatorTagged, faultDrills, killTree } from "./emulate-faults.js";
 import { resolveTerraform } from "../run/binary.js";
 import { emulatedRoot, faithfulRoot, judgeReplan, type ResourceChange } from "../run/emulator.js";
 import type { ManifestRoot } from "../run/manifest.js";
 import { duration } from "../run/render.js";
 import { PLAN_FILE, runRoots, stateList, type Terraform } from "../run/runner.js";
 import { LOG_DIR, prepareWorkspace } from "../run/workspace.js";
-import { findProgram, runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type RunWatch, type TerraformRun } from "../terraform.js";
+import { findProgram, releaseCacheLocks, runTerraform, terraformEnv, TIMED_OUT, withCacheLock, type RunWatch, type TerraformRun } from "../terraform.js";
 import { parseArgs, UsageError, type Io } from "./support.js";
 
 export const usage = `caja emulate [ENV...] [--faults] [--endpoint URL] [--moto PATH] [--timeout SECONDS] [--parallel N] [--terraform PATH] [--config FILE] [--out DIR]
@@ -70,21 +70,38 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const moto = endpoint ? undefined : findMoto(args.value("--moto"), io.cwd);
 
   const started = performance.now();
-  // Environments side by side, each in its own emulator: the provider's waiters, not the CPU, set the pace.
-  const failures = await Promise.all(
-    chosen.map(async (env) => {
-      const roots = workspace.manifest.roots.filter((r) => r.scope === "global" || r.scope === env);
-      const server = endpoint ? { url: endpoint, stop: async () => {} } : await startMoto(moto!);
-      try {
-        io.out(`caja emulate ${env}: ${roots.length} roots against ${server.url}, terraform ${terraform.version}`);
-        return await emulateEnv(env, roots, server.url, args.has("--faults") && env === chosen[0]);
-      } finally {
-        await server.stop();
-      }
-    }),
-  );
-  io.out(`(${duration(performance.now() - started)} in all)`);
-  return failures.some((n) => n > 0) ? 1 : 0;
+  // A signal to caja alone (as a CI runner sends it) also ends the terraform it started: against a
+  // stopped emulator, a provider would retry for minutes, and a drill's apply waits for input forever.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    for (const pid of running) killTree(pid);
+    releaseCacheLocks();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  try {
+    return await runEnvironments();
+  } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  }
+
+  async function runEnvironments(): Promise<number> {
+    // Environments side by side, each in its own emulator: the provider's waiters, not the CPU, set the pace.
+    const failures = await Promise.all(
+      chosen.map(async (env) => {
+        const roots = workspace.manifest.roots.filter((r) => r.scope === "global" || r.scope === env);
+        const server = endpoint ? { url: endpoint, stop: async () => {} } : await startMoto(moto!);
+        try {
+          io.out(`caja emulate ${env}: ${roots.length} roots against ${server.url}, terraform ${terraform.version}`);
+          return await emulateEnv(env, roots, server.url, args.has("--faults") && env === chosen[0]);
+        } finally {
+          await server.stop();
+        }
+      }),
+    );
+    io.out(`(${duration(performance.now() - started)} in all)`);
+    return failures.some((n) => n > 0) ? 1 : 0;
+  }
 
   async function emulateEnv(env: string, roots: readonly ManifestRoot[], url: string, faults: boolean): Promise<number> {
     const dir = join(io.cwd, EMULATE_DIR, env);
@@ -129,7 +146,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const common = { manifest, runDir: dir, logDir, parallel, offline: false, terraform: tf, print, displayPath: show, heartbeatMs: 30_000 } as const;
 
     const region = workspace.compiled.config.region;
-    let failures = faults ? await faultDrills({ env, roots, dir, url, region, terraformBin: terraform.bin, runEnv, tf, common, print }) : 0;
+    let failures = faults ? await faultDrills({ env, roots, dir, url, region, terraformBin: terraform.bin, runEnv, tf, common, print, track }) : 0;
     const applied = failures > 0 ? [] : await runRoots({ ...common, action: "apply", roots });
     for (const r of applied) rows.get(r.root)!.apply += r.ms;
     failures += applied.filter((r) => r.outcome.kind !== "done").length;
@@ -224,14 +241,28 @@ async function leftovers(roots: readonly ManifestRoot[], dir: string, tf: Terraf
   return left;
 }
 
+/** The terraform processes running now, ended with their children when caja gets a signal. */
+const running = new Set<number>();
+
+/** Record a running terraform; returns what forgets it once it ended. */
+function track(pid: number): () => void {
+  running.add(pid);
+  return () => running.delete(pid);
+}
+
 /**
  * A terraform call with its debug log in `logFile`, so a call stopped at its time limit can name
  * the API operation the provider was retrying.
  */
 async function traced(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, logFile: string, watch?: RunWatch): Promise<TerraformRun> {
-  const r = await runTerraform(bin, args, cwd, { ...env, TF_LOG: "DEBUG", TF_LOG_PATH: logFile }, { timeoutMs, ...watch }).catch(
-    (e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${bin}: ${e.message}`, ms: 0 }),
-  );
+  let untrack = () => {};
+  const onSpawn = (pid: number) => {
+    untrack = track(pid);
+    watch?.onSpawn?.(pid);
+  };
+  const r = await runTerraform(bin, args, cwd, { ...env, TF_LOG: "DEBUG", TF_LOG_PATH: logFile }, { timeoutMs, ...watch, onSpawn })
+    .catch((e: Error): TerraformRun => ({ code: 127, stdout: "", stderr: `cannot run ${bin}: ${e.message}`, ms: 0 }))
+    .finally(() => untrack());
   if (r.code !== TIMED_OUT) return r;
   const waiting = await lastOperation(logFile);
   return { ...r, stderr: `${r.stderr}${waiting ? `; it was waiting on ${waiting}` : ""}` };

@@ -180,7 +180,11 @@ describe("adopting what a killed apply created", () => {
     const j = journal({}, ["aws_security_group.alb", "aws_security_group.ecs", "aws_security_group.rds"]);
     const planned = new Map(["alb", "ecs", "rds"].map((n) => [`aws_security_group.${n}`, { name: `caja-dev-${n}`, vpc_id: "vpc-1" }]));
     const lookups = adoption(j, new Set(), { planned }).lookups;
-    const result = foundIds(JSON.stringify({ "aws_security_group.alb": ["sg-1"], "aws_security_group.ecs": [], "aws_security_group.rds": ["sg-2", "sg-3"] }), lookups);
+    const result = foundIds(JSON.stringify({ "aws_security_group.alb": ["sg-1"], "aws_security_group.ecs": null, "aws_security_group.rds": ["sg-2", "sg-3"] }), lookups);
+    // None found (null, as the rules data source says it, or []) means it was never created.
+    expect([...result.absent]).toEqual(["aws_security_group.ecs"]);
+    expect(foundIds(JSON.stringify({ "aws_security_group.alb": [] }), lookups.slice(0, 1)).absent).toEqual(new Set(["aws_security_group.alb"]));
+    expect(foundIds("{}", lookups.slice(0, 1)).ambiguous).toEqual(new Set(["aws_security_group.alb"]));
     const a = adoption(j, new Set(), { planned, ...result });
     expect(a.imports).toEqual([{ to: "aws_security_group.alb", id: "sg-1" }]);
     expect(a.lookups).toEqual([]);
@@ -218,6 +222,10 @@ describe("adopting what a killed apply created", () => {
     // The rule is imported only to be destroyed: no default tags, so nothing is changed on it first.
     expect(doc.provider).toEqual({ aws: [{ region: "us-east-1" }] });
     expect(doc.data.aws_vpc_security_group_rules.caja_default_egress_0.filter).toEqual([{ name: "group-id", values: ["sg-2$${x}"] }]);
+    // A group without a single rule lists its rule ids as null.
+    expect(doc.data.aws_vpc_security_group_rule.caja_default_egress_0.for_each).toBe(
+      "${toset(data.aws_vpc_security_group_rules.caja_default_egress_0.ids == null ? [] : data.aws_vpc_security_group_rules.caja_default_egress_0.ids)}",
+    );
     expect(doc.locals.caja_default_egress_0).toMatch(/r\.is_egress && r\.ip_protocol == "-1" && \(r\.cidr_ipv4 == "0\.0\.0\.0\/0" \|\| r\.cidr_ipv6 == "::\/0"\) && try\(length\(r\.tags\), 0\) == 0/);
     expect(doc.import).toEqual([{ for_each: "${local.caja_default_egress_0}", to: "aws_vpc_security_group_egress_rule.caja_default_egress_0[each.key]", id: "${each.key}" }]);
     expect(doc.resource.aws_vpc_security_group_egress_rule.caja_default_egress_0.security_group_id).toBe("sg-2$${x}");

@@ -465,7 +465,9 @@ export function defaultEgressRoot(rootDoc: Readonly<Record<string, unknown>>, gr
   groups.forEach(({ address, id }, i) => {
     const name = `caja_default_egress_${i}`;
     rulesOf[name] = { filter: [{ name: "group-id", values: [escapeLiteral(id)] }] };
-    rule[name] = { for_each: `\${toset(data.aws_vpc_security_group_rules.${name}.ids)}`, security_group_rule_id: "${each.value}" };
+    // A group without any rule lists its ids as null, not [].
+    const ids = `data.aws_vpc_security_group_rules.${name}.ids`;
+    rule[name] = { for_each: `\${toset(${ids} == null ? [] : ${ids})}`, security_group_rule_id: "${each.value}" };
     locals[name] =
       `\${{ for id, r in data.aws_vpc_security_group_rule.${name} : id => r if r.is_egress && r.ip_protocol == "-1" && ` +
       `(r.cidr_ipv4 == "0.0.0.0/0" || r.cidr_ipv6 == "::/0") && try(length(r.tags), 0) == 0 }}`;
@@ -535,7 +537,8 @@ export function foundIds(json: string, lookups: Adoption["lookups"]): { found: M
   }
   for (const { address } of lookups) {
     const ids = (value as Record<string, unknown> | undefined)?.[address];
-    const list = Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== "" && !x.includes("\n")) : undefined;
+    // Some plural data sources (security group rules) list no match as null rather than [].
+    const list = ids === null ? [] : Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== "" && !x.includes("\n")) : undefined;
     if (!list) ambiguous.add(address);
     else if (list.length === 0) absent.add(address);
     else if (list.length === 1) found.set(address, list[0]!);

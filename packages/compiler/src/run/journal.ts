@@ -500,17 +500,22 @@ function withoutDefaultTags(providers: unknown): unknown {
   return Object.fromEntries(Object.entries(providers).map(([name, blocks]) => [name, Array.isArray(blocks) ? blocks.map(strip) : strip(blocks)]));
 }
 
+/** A map output as `terraform output -json NAME` prints it; undefined for anything that is not JSON. */
+function outputObject(json: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The rule ids each group's default egress root imported, from `terraform output -json revoked`. */
 export function revokedRules(json: string, groups: readonly { address: string }[]): Map<string, string[]> {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    value = undefined;
-  }
+  const value = outputObject(json);
   const out = new Map<string, string[]>();
   for (const { address } of groups) {
-    const ids = (value as Record<string, unknown> | undefined)?.[address];
+    const ids = value?.[address];
     out.set(address, Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && /^sgr-[0-9a-f]+$/.test(x)) : []);
   }
   return out;
@@ -529,14 +534,9 @@ export function foundIds(json: string, lookups: Adoption["lookups"]): { found: M
   const found = new Map<string, string>();
   const absent = new Set<string>();
   const ambiguous = new Set<string>();
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    value = undefined;
-  }
+  const value = outputObject(json);
   for (const { address } of lookups) {
-    const ids = (value as Record<string, unknown> | undefined)?.[address];
+    const ids = value?.[address];
     // Some plural data sources (security group rules) list no match as null rather than [].
     const list = ids === null ? [] : Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== "" && !x.includes("\n")) : undefined;
     if (!list) ambiguous.add(address);

@@ -46,6 +46,9 @@ await Promise.all([
   // What `caja` runs first: boots the config worker, then compiles the CLI through the code cache.
   build({ ...common, format: "cjs", entryPoints: ["packages/compiler/src/launcher.ts"], outfile: "packages/compiler/dist/launcher.cjs", minify }),
   build({ ...common, entryPoints: ["packages/compiler/src/public.ts"], outfile: "packages/compiler/dist/public.mjs" }),
+  // `caja/module`: the module API. zod stays external, a dependency of the package, so a module's
+  // schemas and the editor's types come from one copy.
+  build({ ...common, entryPoints: ["packages/modules/src/api.ts"], outfile: "packages/compiler/dist/module.mjs", external: ["zod"] }),
 ]);
 
 /**
@@ -60,7 +63,8 @@ async function buildCli() {
   const result = await build({
     define: {
       __CAJA_CONFIG_JSON_SCHEMA__: JSON.stringify(schema.json),
-      __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__: JSON.stringify(schema.document),
+      __CAJA_PROJECT_JSON_SCHEMA__: JSON.stringify(schema.projectJson),
+      __CAJA_PROJECT_JSON_SCHEMA_DOCUMENT__: JSON.stringify(schema.document),
       // Replaced below by the bundle's own hash, which it cannot contain while it is hashed.
       __CAJA_BUILD_ID__: JSON.stringify(BUILD_ID_PLACEHOLDER),
     },
@@ -92,26 +96,58 @@ async function emitPublicTypes() {
   const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
   const args = ["--ignoreConfig", "--declaration", "--emitDeclarationOnly", "--rootDir", "packages", "--outDir", "packages/compiler/dist/types"];
   args.push("--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--strict", "--skipLibCheck", "--types", "node");
-  const { status, stdout, stderr } = spawnSync(process.execPath, [tsc, ...args, "packages/compiler/src/public.ts"], { cwd: root, encoding: "utf8" });
-  if (status !== 0) throw new Error(`declarations of packages/compiler/src/public.ts: ${stdout}${stderr}`);
+  args.push("--listFiles");
+  const { status, stdout, stderr } = spawnSync(process.execPath, [tsc, ...args, "packages/compiler/src/public.ts", "packages/modules/src/api.ts"], { cwd: root, encoding: "utf8" });
+  // tsc lists the files it read by absolute path, with forward slashes on every platform.
+  const isListed = (line) => line.startsWith(root.replaceAll("\\", "/"));
+  const lines = stdout.split(/\r?\n/);
+  if (status !== 0) throw new Error(`declarations of packages/compiler/src/public.ts: ${lines.filter((line) => !isListed(line)).join("\n")}${stderr}`);
+  await shipProviderSchema(lines.filter(isListed));
+}
+
+/**
+ * What tsc and esbuild leave out. tsc emits no declaration for a declaration file it reads: the
+ * provider's types outside the modules' subset are generated as one (3 MB no type check should
+ * check), so each `.d.ts` of packages/ the declarations reach is copied to its place in dist/types.
+ * And the provider schema of those types, which the CLI bundle reads from its own folder to check
+ * escape-hatch bodies of them (packages/modules/src/aws/validate.ts): a file, not bundled, so a
+ * compile loads it only when a config uses such a type.
+ */
+async function shipProviderSchema(listedFiles) {
+  const { copyFileSync } = await import("node:fs");
+  const { join, relative, sep } = await import("node:path");
+  const packages = join(root, "packages");
+  for (const file of listedFiles.filter((f) => f.endsWith(".d.ts"))) {
+    const inPackages = relative(packages, file);
+    if (inPackages.startsWith("..") || inPackages.split(sep).includes("node_modules") || inPackages.startsWith(join("compiler", "dist"))) continue;
+    const to = join(root, "packages/compiler/dist/types", inPackages);
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(file, to);
+  }
+  copyFileSync(join(root, "packages/modules/src/aws/schema.others.jsonl"), join(root, "packages/compiler/dist/schema.others.jsonl"));
 }
 
 /**
  * The config's JSON Schema, computed here once instead of on every compile (see json-schema.ts):
- * the object as JSON, and the document `out/docs/caja.schema.json` holds (stable JSON).
+ * caja's own fields as JSON; with the sections of caja's opt-in modules as JSON and as the document
+ * `out/docs/caja.schema.json` holds (stable JSON; see packages/compiler/src/docs/schema.ts).
  */
 async function configJsonSchemaTexts() {
   const result = await build({
     ...common,
     write: false,
     stdin: {
-      contents: `export { configJsonSchema } from "./packages/dsl/src/json-schema.ts"; export { stableStringify } from "./packages/compiler/src/json.ts";`,
+      contents: [
+        `export { configJsonSchema } from "./packages/dsl/src/json-schema.ts";`,
+        `export { projectJsonSchema } from "./packages/compiler/src/docs/schema.ts";`,
+        `export { API_MODULES } from "./packages/modules/src/index.ts";`,
+      ].join("\n"),
       resolveDir: root,
       loader: "ts",
     },
     plugins: [englishOnlyZodLocales],
   });
-  const { configJsonSchema, stableStringify } = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString("base64")}`);
-  const schema = configJsonSchema();
-  return { json: JSON.stringify(schema), document: stableStringify(schema) };
+  const { configJsonSchema, projectJsonSchema, API_MODULES } = await import(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].text).toString("base64")}`);
+  const project = projectJsonSchema(API_MODULES);
+  return { json: JSON.stringify(configJsonSchema()), projectJson: JSON.stringify(project.schema), document: project.document };
 }

@@ -1,5 +1,6 @@
-// Runs a TypeScript file of this repo: esbuild bundles it in memory (bare imports stay external,
-// resolved from the file's folder) and Node imports the result. For repo scripts only.
+// Runs a TypeScript file of this repo: esbuild bundles it in memory (bare imports but the
+// workspace's stay external, resolved from the file's folder) and Node imports the result.
+// For repo scripts only.
 import { build } from "esbuild";
 import { writeFile, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -13,7 +14,9 @@ if (!file) {
 const entry = resolve(file);
 const result = await build({
   entryPoints: [entry], bundle: true, write: false, platform: "node", format: "esm", target: "node20",
-  packages: "external", sourcemap: "inline", logLevel: "error",
+  sourcemap: "inline", logLevel: "error",
+  // The workspace's own packages are TypeScript: bundled. Every other package stays external.
+  plugins: [{ name: "external-packages", setup(b) { b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith("@caja/") ? undefined : { path: a.path, external: true })); } }],
 });
 // Written beside the script so its bare imports resolve from the repo's node_modules.
 const tmp = join(dirname(entry), `.run-${process.pid}.mjs`);

@@ -1,10 +1,11 @@
 /**
  * caja's gate agrees with checkov: every check checkov fails on the roots of the repository's
- * config is a finding caja accepts or reports, or a check caja documents it does not follow; and
- * configs made insecure on purpose are caught by both, under ids the caja rule lists. One checkov
- * run scans them all. Runs when checkov is on PATH (or CAJA_CHECKOV names it); otherwise prints one
- * loud line and skips, unless CAJA_REQUIRE_CHECKOV is set (CI), where a missing checkov fails. The
- * classifier and the report are tested on hand-written inputs without checkov.
+ * config, and on the cache module's shape, is a finding caja accepts or reports, or a check caja
+ * documents it does not follow; and configs made insecure on purpose are caught by both, under ids
+ * the caja rule lists. One checkov run scans them all. Runs when checkov is on PATH (or CAJA_CHECKOV
+ * names it); otherwise prints one loud line and skips, unless CAJA_REQUIRE_CHECKOV is set (CI),
+ * where a missing checkov fails. The classifier and the report are tested on hand-written inputs
+ * without checkov.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -12,7 +13,10 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CajaConfigInput } from "@caja/dsl/schema";
+import { fromTerraformJson } from "@caja/modules";
 import { compile } from "../packages/compiler/src/compile.js";
+import { rootDocument } from "../packages/compiler/src/emit.js";
+import type { Compiled } from "../packages/compiler/src/pipeline.js";
 import { checkPolicies, type PolicyResult, type SuppressedFinding } from "../packages/compiler/src/policy/check.js";
 import {
   CHECKOV_NOT_FOLLOWED,
@@ -28,7 +32,7 @@ import type { Finding } from "../packages/compiler/src/policy/finding.js";
 import { policyReport } from "../packages/compiler/src/policy/report.js";
 import { RULES } from "../packages/compiler/src/policy/rules.js";
 import type { Plan } from "../packages/compiler/src/plan.js";
-import { baseConfig, compileWith, tempDir } from "./helpers.js";
+import { baseConfig, cacheRootResources, compileWith, tempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const TODAY = "2026-06-15";
@@ -53,13 +57,19 @@ const tiersOf = (plan: Plan) => {
 const shown = (f: ClassifiedFailure) => `${f.check} ${f.root} ${f.address}${f.rule ? ` (${f.rule})` : ""}: ${f.name}`;
 
 // -----------------------------------------------------------------------------------------------
-// Configs made insecure on purpose, each through the escape hatch of one dev root
+// Configs made insecure on purpose, each in one dev root: through the escape hatch, or planted
+
+/** Resources as Terraform JSON writes them: type → name → body. */
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
 
 interface InsecureCase {
   readonly name: string;
-  readonly phase: string;
   readonly root: string;
-  readonly extension: Record<string, unknown>;
+  /** The escape hatch of the root's phase... */
+  readonly phase?: string;
+  readonly extension?: Record<string, unknown>;
+  /** ...or resources planted in the planned root, as a module would build them. */
+  readonly planted?: Resources;
   /** The caja rule that must block it, and the resource both must name. */
   readonly rule: string;
   readonly address: string;
@@ -130,7 +140,40 @@ const INSECURE: readonly InsecureCase[] = [
     phase: "platform", root: "dev/40-platform", rule: "ecr-immutable-tags", address: "aws_ecr_repository.api",
     extension: { overrides: { "aws_ecr_repository.api": { image_tag_mutability: "MUTABLE" } } },
   },
+  {
+    name: "a cache replication group without encryption in transit",
+    root: "dev/30-persistence", rule: "elasticache-encrypted-in-transit", address: "aws_elasticache_replication_group.cache",
+    planted: withCacheGroup(cacheResources("dev"), { transit_encryption_enabled: false, transit_encryption_mode: undefined }),
+  },
 ];
+
+/**
+ * The cache module's resources in one environment (see the cache module): planted in the base
+ * config's persistence root, which reads the network's outputs already.
+ */
+function cacheResources(env: "dev" | "staging" | "prod"): Resources {
+  return cacheRootResources(env);
+}
+
+/** `resources` with the replication group's attributes changed (undefined removes one). */
+function withCacheGroup(resources: Resources, change: Record<string, unknown>): Resources {
+  const group = Object.fromEntries(Object.entries({ ...resources.aws_elasticache_replication_group!.cache, ...change }).filter(([, v]) => v !== undefined));
+  return { ...resources, aws_elasticache_replication_group: { cache: group } };
+}
+
+function plant(compiled: Compiled, root: string, resources: Resources): void {
+  const builder = compiled.plan.roots.find((r) => r.id === root)!.builder;
+  for (const [type, byName] of Object.entries(resources)) {
+    for (const [name, body] of Object.entries(byName)) builder.resource(type as never, name, fromTerraformJson(body) as never);
+  }
+}
+
+/** The cache module's shape, which caja passes: checkov's failures on it must each be accounted for. */
+const CONFORMING: readonly { readonly name: string; readonly root: string; readonly planted: Resources }[] = (["dev", "staging", "prod"] as const).map((env) => ({
+  name: `the cache module's shape in ${env}`,
+  root: `${env}/30-persistence`,
+  planted: cacheResources(env),
+}));
 
 /** A plan of the root's managed resources whose values hold no reference, in `terraform show -json`'s shape. */
 function literalPlan(root: { resource?: Record<string, Record<string, Record<string, unknown>>> }): Record<string, unknown> {
@@ -150,7 +193,18 @@ function literalPlan(root: { resource?: Record<string, Record<string, Record<str
 
 function insecureConfig(c: InsecureCase): CajaConfigInput {
   const base = baseConfig();
+  if (!c.phase || !c.extension) return base;
   return { ...base, environments: { ...base.environments, dev: { extend: { [c.phase]: c.extension } } } } as CajaConfigInput;
+}
+
+/** The root's Terraform JSON, and the gate's verdict on the whole plan, with `planted` in the root. */
+function compiledWith(config: CajaConfigInput, root: string, planted?: Resources): { content: string; gate: PolicyResult; tierOf: (root: string) => string | undefined } {
+  const compiled = compileWith(config, { enforcePolicies: false });
+  if (planted) plant(compiled, root, planted);
+  const content = planted
+    ? JSON.stringify(rootDocument(compiled.plan.roots.find((r) => r.id === root)!, compiled.config, compiled.plan))
+    : compiled.files.find((f) => f.path === `${root}/main.tf.json`)!.content;
+  return { content, gate: checkPolicies(compiled.plan, compiled.config, { today: TODAY, input: config }), tierOf: tiersOf(compiled.plan) };
 }
 
 const slug = (name: string) => name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
@@ -166,6 +220,7 @@ interface Scanned {
   /** Failures by scanned set: `repository`, or a case's slug. */
   readonly failures: ReadonlyMap<string, readonly CheckovFailure[]>;
   readonly repository: { readonly gate: PolicyResult; readonly tierOf: (root: string) => string | undefined; readonly roots: number };
+  /** The gate on each insecure and conforming case, by slug. */
   readonly cases: ReadonlyMap<string, { readonly gate: PolicyResult; readonly tierOf: (root: string) => string | undefined }>;
 }
 
@@ -185,11 +240,14 @@ async function scanAll(bin: string): Promise<Scanned> {
   for (const root of roots) add("repository", root, result.files.find((f) => f.path === `${root}/main.tf.json`)!.content);
 
   const cases = new Map<string, { gate: PolicyResult; tierOf: (root: string) => string | undefined }>();
+  for (const c of CONFORMING) {
+    const { content, gate, tierOf } = compiledWith(baseConfig(), c.root, c.planted);
+    cases.set(slug(c.name), { gate, tierOf });
+    add(slug(c.name), c.root, content);
+  }
   for (const c of INSECURE) {
-    const config = insecureConfig(c);
-    const compiled = compileWith(config, { enforcePolicies: false });
-    cases.set(slug(c.name), { gate: checkPolicies(compiled.plan, compiled.config, { today: TODAY, input: config }), tierOf: tiersOf(compiled.plan) });
-    const content = compiled.files.find((f) => f.path === `${c.root}/main.tf.json`)!.content;
+    const { content, gate, tierOf } = compiledWith(insecureConfig(c), c.root, c.planted);
+    cases.set(slug(c.name), { gate, tierOf });
     add(slug(c.name), c.root, content);
     if (c.plan) {
       const file = `${slug(c.name)}/${c.root}/plan.json`;
@@ -228,7 +286,7 @@ describe.skipIf(!checkov)("checkov agrees with the gate", () => {
   let scan: Scanned;
   beforeAll(async () => {
     scan = await scanAll(checkov!);
-    console.log(`checkov ${scan.version}: ${scan.repository.roots} repository roots and ${INSECURE.length} insecure ones scanned in ${scan.seconds.toFixed(1)} s`);
+    console.log(`checkov ${scan.version}: ${scan.repository.roots} repository roots, ${CONFORMING.length} conforming and ${INSECURE.length} insecure ones scanned in ${scan.seconds.toFixed(1)} s`);
   }, 300_000);
 
   it("reads every scanned root (none is a parsing error, which would hide its checks)", () => {
@@ -250,9 +308,22 @@ describe.skipIf(!checkov)("checkov agrees with the gate", () => {
     expect(counts.suppressed).toBeGreaterThan(0);
   });
 
-  it("every check caja does not follow still fails somewhere on the repository config, so the list cannot rot", () => {
-    const classified = classifyCheckov(scan.failures.get("repository") ?? [], scan.repository.gate, { tierOf: scan.repository.tierOf });
-    const used = new Set(classified.filter((f) => f.class === "not-followed").map((f) => f.check));
+  it.each(CONFORMING.map((c) => [c.name, c] as const))("every failed checkov check on %s is accounted for, and caja blocks none", (_name, c) => {
+    const { gate, tierOf } = scan.cases.get(slug(c.name))!;
+    expect(gate.blocking.map((f) => `${f.ruleId} ${f.root} ${f.address}`)).toEqual([]);
+    const classified = classifyCheckov(scan.failures.get(slug(c.name)) ?? [], gate, { tierOf });
+    expect(classified.filter((f) => f.class === "unexplained" || f.class === "caja-blocks").map(shown)).toEqual([]);
+    // checkov passes every ElastiCache check but the failover one on dev's single node (caja follows it in prod only).
+    const cache = classified.filter((f) => f.address.startsWith("aws_elasticache_"));
+    expect(cache.map((f) => `${f.check} ${f.class}`)).toEqual(c.root.startsWith("dev/") ? ["CKV2_AWS_50 not-followed"] : []);
+  });
+
+  it("every check caja does not follow still fails somewhere on the repository config or the cache module's shape, so the list cannot rot", () => {
+    const sets = [
+      { failures: scan.failures.get("repository") ?? [], ...scan.repository },
+      ...CONFORMING.map((c) => ({ failures: scan.failures.get(slug(c.name)) ?? [], ...scan.cases.get(slug(c.name))! })),
+    ];
+    const used = new Set(sets.flatMap((s) => classifyCheckov(s.failures, s.gate, { tierOf: s.tierOf }).filter((f) => f.class === "not-followed").map((f) => f.check)));
     expect(CHECKOV_NOT_FOLLOWED.map((n) => n.check).filter((check) => !used.has(check))).toEqual([]);
   });
 

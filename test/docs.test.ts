@@ -11,7 +11,9 @@ import { describe, expect, it } from "vitest";
 import { todo } from "@caja/dsl";
 import { compile } from "../packages/compiler/src/compile.js";
 import { emitDocs } from "../packages/compiler/src/docs/index.js";
+import { API_MODULES } from "@caja/modules";
 import { configJsonSchema } from "../packages/dsl/src/json-schema.js";
+import { projectJsonSchema } from "../packages/compiler/src/docs/schema.js";
 import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, tempDir, repoTempDir } from "./helpers.js";
 
 const doc = (compiled: ReturnType<typeof compileWith>, name: string) => compiled.files.find((f) => f.path === `docs/${name}`)!.content;
@@ -42,9 +44,10 @@ describe("the docs files", () => {
     }
   });
 
-  it("include the config's JSON Schema (what users write)", () => {
+  it("include the config's JSON Schema (what users write), with the sections of caja's opt-in modules", () => {
     const schema = JSON.parse(doc(compileWith(), "caja.schema.json"));
-    expect(schema).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+    expect(schema).toEqual(JSON.parse(JSON.stringify(projectJsonSchema(API_MODULES).schema)));
+    expect(schema.properties.defaults.properties.cache.properties.enabled.default).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(["project", "tags", "domain", "github", "environments"]));
   });
 });

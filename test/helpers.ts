@@ -1,5 +1,6 @@
 /** Shared test fixtures: a valid config, the pure pipeline, and readers for emitted JSON. */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,3 +104,33 @@ export function lineColOf(text: string, needle: string): string {
   const before = text.slice(0, index).split("\n");
   return `${before.length}:${before.at(-1)!.length + 1}`;
 }
+
+let cacheOn: Compiled | undefined;
+
+/**
+ * The resources of `<env>/35-cache` as the cache module writes them (type → name → body), from the
+ * base config with the cache on in every tier: what the gate and checkov tests break one way at a time.
+ */
+export function cacheRootResources(env: "dev" | "staging" | "prod"): Record<string, Record<string, Record<string, unknown>>> {
+  cacheOn ??= compileWith({ ...baseConfig(), defaults: { ...baseConfig().defaults, cache: { enabled: true } } });
+  return structuredClone(rootJson(cacheOn, `${env}/35-cache`).resource);
+}
+
+/** `tsc --noEmit` of `dir/caja.config.ts` with the editor's settings (strict, nodenext), as users run it. */
+export function typecheckDir(dir: string): { code: number | null; output: string } {
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, skipLibCheck: true, types: [] }, files: ["caja.config.ts"] }),
+  );
+  const r = spawnSync(TSC, ["--noEmit", "-p", dir], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** `typecheckDir` of a config written into a fresh folder of the repository (so `caja` resolves). */
+export function typecheck(config: string, prefix = "types-"): { code: number | null; output: string } {
+  const dir = repoTempDir(prefix);
+  writeFileSync(join(dir, "caja.config.ts"), config);
+  return typecheckDir(dir);
+}
+
+const TSC = fileURLToPath(new URL("../node_modules/.bin/tsc", import.meta.url));

@@ -9,7 +9,7 @@
  * would pull it from under the tests running beside this one.
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -56,6 +56,9 @@ describe("the caja package, installed where there is no caja repository", () => 
   it("depends only on packages of the public registry, and its install stays under 60 MB", () => {
     const pkg = JSON.parse(readFileSync(join(app, "node_modules", "caja", "package.json"), "utf8"));
     expect(Object.keys(pkg.dependencies ?? {}).sort()).toEqual(["esbuild", "ts-morph"]);
+    // Only a project that writes modules needs zod, and installs it: optional, so npm leaves it out.
+    expect(pkg.peerDependenciesMeta).toEqual({ zod: { optional: true } });
+    expect(existsSync(join(app, "node_modules", "zod"))).toBe(false);
     expect(JSON.stringify(pkg.dependencies)).not.toMatch(/@caja\/|workspace:|file:/);
     expect(readdirSync(join(app, "node_modules")).filter((n) => n.startsWith("@caja"))).toEqual([]);
     expect(bytesUnder(join(app, "node_modules"))).toBeLessThan(MAX_INSTALL_BYTES);
@@ -94,6 +97,44 @@ describe("the caja package, installed where there is no caja repository", () => 
       expect(r.code, `terraform ${args[0]}: ${r.out}`).toBe(0);
     }
   }, 300_000);
+
+  it("compiles and type-checks a module of the project's own written against the installed caja/module, once zod is installed", () => {
+    const project = tempDir("caja-module-app-");
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "with-module", private: true }));
+    const install = run(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-dev", tarball], project);
+    expect(install.code, install.out).toBe(0);
+    const bin = join(project, "node_modules", ".bin", "caja");
+    expect(run(bin, ["init", "--project", "shop", "--repository", "acme/infra"], project).code).toBe(0);
+    mkdirSync(join(project, "modules"));
+    writeFileSync(
+      join(project, "modules", "events.ts"),
+      [
+        `import { defineModule, z } from "caja/module";`,
+        `export const events = defineModule({`,
+        `  id: "events", title: "Event queue", scope: "env", phase: { number: 4.5, id: "events", title: "Events" }, outputs: ["queue_arn"],`,
+        `  settings: { key: "events", description: "An SQS queue for domain events.", schema: z.strictObject({ enabled: z.boolean().default(true) }) },`,
+        `  build(ctx) {`,
+        `    const t = ctx.root.resource("aws_sqs_queue", "events", { name: ctx.name("events"), sqs_managed_sse_enabled: true });`,
+        `    ctx.root.output("queue_arn", { value: t.attr("arn"), description: "Event queue.", example: "arn:aws:sqs:us-east-1:123456789012:shop-dev-events" });`,
+        `  },`,
+        `});`,
+      ].join("\n"),
+    );
+    const config = readFileSync(join(project, "caja.config.ts"), "utf8");
+    writeFileSync(join(project, "caja.config.ts"), config.replace(`import { defineConfig`, `import { events } from "./modules/events.js";\nimport { defineConfig`).replace(`defineConfig({`, `defineConfig({\n  modules: [events],`));
+    const withoutZod = run(bin, ["compile"], project);
+    expect(withoutZod.code).toBe(1);
+    expect(withoutZod.out).toMatch(/Cannot find package 'zod'.*npm install --save-dev zod@\^4/);
+    const zod = run(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-dev", "zod@^4"], project);
+    expect(zod.code, zod.out).toBe(0);
+    const compile = run(bin, ["compile"], project);
+    expect(compile.code, compile.out).toBe(0);
+    expect(existsSync(join(project, "out", "dev", "45-events", "main.tf.json"))).toBe(true);
+    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true }, include: ["caja.config.ts"] }));
+    expect(run(process.execPath, [tsc, "-p", "."], project).out).toBe("");
+    writeFileSync(join(project, "caja.config.ts"), readFileSync(join(project, "caja.config.ts"), "utf8").replace(`defaults: {`, `defaults: {\n    events: { enabled: "yes" },`));
+    expect(run(process.execPath, [tsc, "-p", "."], project).out).toMatch(/caja\.config\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'boolean/);
+  }, 120_000);
 
   it("compiles a config in a folder with no caja installed, lending its own copy, and says how to install one", () => {
     const empty = tempDir("caja-empty-");

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { BY_DESIGN_SUPPRESSIONS } from "./helpers.js";
 import { describe, expect, it } from "vitest";
 import type { CajaConfigInput } from "@caja/dsl/schema";
+import { fromTerraformJson } from "@caja/modules";
 import { compile } from "../packages/compiler/src/compile.js";
 import { ConfigIssuesError } from "../packages/compiler/src/errors.js";
 import { checkPolicies, enforcePolicies, type Finding, type PolicyResult } from "../packages/compiler/src/policy/check.js";
@@ -18,7 +19,7 @@ import { policyReport, README_BEGIN, README_END, rulesSection } from "../package
 import { RULES } from "../packages/compiler/src/policy/rules.js";
 import { toSarif } from "../packages/compiler/src/policy/sarif.js";
 import { findSecrets } from "../packages/compiler/src/policy/secrets.js";
-import { baseConfig, compileWith, tempDir } from "./helpers.js";
+import { baseConfig, cacheRootResources, compileWith, tempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const TODAY = "2026-06-15";
@@ -38,6 +39,112 @@ function gate(config: CajaConfigInput, today = TODAY): PolicyResult {
 }
 
 const summary = (f: Finding) => `${f.ruleId} ${f.root} ${f.address} @ ${f.configPath}`;
+
+// -----------------------------------------------------------------------------------------------
+// ElastiCache as the cache module writes it, planted in an environment's persistence root of the
+// base config (the cache off), so each case breaks exactly one thing.
+
+type Env = "dev" | "staging" | "prod";
+/** Resources as Terraform JSON writes them: type → name → body. */
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+
+const CACHE_GROUP = "aws_elasticache_replication_group.cache";
+const CACHE_USERS = "aws_elasticache_user_group.cache";
+
+/** The cache module's resources: one node in dev, a replica with failover in staging, across zones in prod. */
+function cache(env: Env): Resources {
+  return cacheRootResources(env);
+}
+
+/** `resources` with one resource's attributes changed (undefined removes one), or added. */
+function changed(resources: Resources, address: string, change: Record<string, unknown>): Resources {
+  const [type, name] = address.split(".") as [string, string];
+  const body = Object.fromEntries(Object.entries({ ...resources[type]?.[name], ...change }).filter(([, v]) => v !== undefined));
+  return { ...resources, [type]: { ...resources[type], [name]: body } };
+}
+
+/** The gate over the base config, with `resources` planted in each environment's persistence root. */
+function gateWithCache(resources: Partial<Record<Env, Resources>>): PolicyResult {
+  const config = baseConfig();
+  const compiled = compileWith(config, { enforcePolicies: false });
+  for (const [env, planted] of Object.entries(resources)) {
+    const builder = compiled.plan.roots.find((r) => r.id === `${env}/30-persistence`)!.builder;
+    for (const [type, byName] of Object.entries(planted)) {
+      for (const [name, body] of Object.entries(byName)) builder.resource(type as never, name, fromTerraformJson(body) as never);
+    }
+  }
+  return checkPolicies(compiled.plan, compiled.config, { today: TODAY, input: config });
+}
+
+interface BrokenCache {
+  readonly name: string;
+  readonly env: Env;
+  readonly resources: Resources;
+  /** The one ElastiCache rule that must report it, where, how severely and in what words. */
+  readonly rule: string;
+  readonly address: string;
+  readonly severity: "block" | "warn";
+  readonly message: string;
+}
+
+const BROKEN_CACHE: readonly BrokenCache[] = [
+  {
+    name: "stored unencrypted", env: "dev", resources: changed(cache("dev"), CACHE_GROUP, { at_rest_encryption_enabled: false }),
+    rule: "elasticache-encrypted-at-rest", address: CACHE_GROUP, severity: "block", message: "at_rest_encryption_enabled is false: the cached data and its snapshots would be stored unencrypted",
+  },
+  {
+    name: "encrypted without a customer-managed key", env: "prod", resources: changed(cache("prod"), CACHE_GROUP, { kms_key_id: undefined }),
+    rule: "elasticache-encrypted-cmk", address: CACHE_GROUP, severity: "warn", message: "kms_key_id is not set: the data is encrypted with a key ElastiCache manages, which no key policy of the account governs",
+  },
+  {
+    name: "without TLS", env: "dev", resources: changed(cache("dev"), CACHE_GROUP, { transit_encryption_enabled: false, transit_encryption_mode: undefined }),
+    rule: "elasticache-encrypted-in-transit", address: CACHE_GROUP, severity: "block", message: "transit_encryption_enabled is false: clients and replicas would exchange data and credentials in plain text",
+  },
+  {
+    name: "with TLS only preferred", env: "staging", resources: changed(cache("staging"), CACHE_GROUP, { transit_encryption_mode: "preferred" }),
+    rule: "elasticache-encrypted-in-transit", address: CACHE_GROUP, severity: "block", message: 'transit_encryption_mode is "preferred": clients may still connect without TLS',
+  },
+  {
+    name: "open without authentication", env: "dev", resources: changed(cache("dev"), CACHE_GROUP, { user_group_ids: undefined }),
+    rule: "elasticache-authentication", address: CACHE_GROUP, severity: "block", message: "neither user_group_ids nor auth_token is set: any client that reaches the port could read and write every key",
+  },
+  {
+    name: "with AWS's built-in default user in the group", env: "dev", resources: changed(cache("dev"), CACHE_USERS, { user_ids: ["default", "${aws_elasticache_user.app.user_id}"] }),
+    rule: "elasticache-default-user-off", address: CACHE_USERS, severity: "block", message: 'the group holds AWS\'s built-in user "default": any client that reaches the port may run every command without a password',
+  },
+  {
+    name: "with its own default user switched on", env: "staging", resources: changed(cache("staging"), "aws_elasticache_user.default", { access_string: "on ~* +@all" }),
+    rule: "elasticache-default-user-off", address: CACHE_USERS, severity: "block", message: 'the default user aws_elasticache_user.default has access_string "on ~* +@all": clients that do not authenticate would get its permissions',
+  },
+  {
+    name: "with a user group caja does not manage", env: "dev", resources: changed(cache("dev"), CACHE_GROUP, { user_group_ids: ["caja-shared-users"] }),
+    rule: "elasticache-default-user-off", address: CACHE_GROUP, severity: "block", message: 'user group "caja-shared-users" is not managed by caja, so caja cannot check that its default user is off',
+  },
+  {
+    name: "without snapshots in staging", env: "staging", resources: changed(cache("staging"), CACHE_GROUP, { snapshot_retention_limit: 0 }),
+    rule: "elasticache-backups", address: CACHE_GROUP, severity: "warn", message: "snapshot_retention_limit is 0: a failed node or a bad write could not be restored",
+  },
+  {
+    name: "without snapshots in prod", env: "prod", resources: changed(cache("prod"), CACHE_GROUP, { snapshot_retention_limit: undefined }),
+    rule: "elasticache-backups", address: CACHE_GROUP, severity: "block", message: "snapshot_retention_limit is not set (no automatic snapshots): a failed node or a bad write could not be restored",
+  },
+  {
+    name: "with a standalone Redis node without snapshots", env: "dev", resources: changed(cache("dev"), "aws_elasticache_cluster.sessions", { cluster_id: "caja-dev-sessions", engine: "redis", node_type: "cache.t4g.micro", num_cache_nodes: 1 }),
+    rule: "elasticache-backups", address: "aws_elasticache_cluster.sessions", severity: "warn", message: "snapshot_retention_limit is not set (no automatic snapshots): a failed node or a bad write could not be restored",
+  },
+  {
+    name: "without automatic failover in prod", env: "prod", resources: changed(cache("prod"), CACHE_GROUP, { automatic_failover_enabled: false }),
+    rule: "elasticache-multi-az", address: CACHE_GROUP, severity: "block", message: "automatic_failover_enabled is false: a failed primary would not be replaced by a replica",
+  },
+  {
+    name: "in one availability zone in prod", env: "prod", resources: changed(cache("prod"), CACHE_GROUP, { multi_az_enabled: undefined }),
+    rule: "elasticache-multi-az", address: CACHE_GROUP, severity: "block", message: "multi_az_enabled is not set: one availability zone failure could take the production cache down",
+  },
+  {
+    name: "without minor engine upgrades", env: "staging", resources: changed(cache("staging"), CACHE_GROUP, { auto_minor_version_upgrade: false }),
+    rule: "elasticache-auto-minor-upgrade", address: CACHE_GROUP, severity: "block", message: "auto_minor_version_upgrade is false: engine security patches would wait for a manual upgrade",
+  },
+];
 
 describe("the repository's config", () => {
   it("passes the gate with zero blocking findings; the by-design ones are suppressed with reasons", async () => {
@@ -273,8 +380,8 @@ describe("every rule fires on a config that breaks it, at the field that caused 
     for (const f of hits) expect(f.severity).toBe(expectedSeverity);
   });
 
-  it("covers every rule, including the by-design ones (which the suppressions accept)", () => {
-    const covered = new Set([...EXPECTED.map(([rule]) => rule), ...BY_DESIGN.map((s) => s.rule)]);
+  it("covers every rule, including the by-design ones (which the suppressions accept) and the ElastiCache ones (below)", () => {
+    const covered = new Set([...EXPECTED.map(([rule]) => rule), ...BY_DESIGN.map((s) => s.rule), ...BROKEN_CACHE.map((c) => c.rule)]);
     expect(RULES.map((r) => r.id).filter((id) => !covered.has(id))).toEqual([]);
     expect(result.suppressed.map((f) => f.ruleId)).toEqual(expect.arrayContaining(BY_DESIGN.map((s) => s.rule)));
     expect(result.problems).toEqual([]);
@@ -314,6 +421,31 @@ describe("every rule fires on a config that breaks it, at the field that caused 
       path: "environments.prod.db.deletionProtection",
       message: "[rds-deletion-protection] prod/30-persistence aws_db_instance.main: deletion_protection is false: a destroy or replacement would delete the production database. Fix: Set db.deletionProtection to true for the prod environment (its tier default).",
     });
+  });
+});
+
+describe("ElastiCache: the cache module's shape passes, and each way of breaking it is reported by its rule", () => {
+  const cacheFindings = (result: PolicyResult) => [...result.blocking, ...result.warnings, ...result.suppressed].filter((f) => f.ruleId.startsWith("elasticache-"));
+
+  it("passes in every environment: one node in dev, failover in staging, across zones in prod", () => {
+    const result = gateWithCache({ dev: cache("dev"), staging: cache("staging"), prod: cache("prod") });
+    expect(cacheFindings(result).map(summary)).toEqual([]);
+    expect(result.blocking.map(summary)).toEqual([]);
+  });
+
+  it.each([
+    ["with an AUTH token from a secret instead of a user group", changed(cache("prod"), CACHE_GROUP, { user_group_ids: undefined, auth_token: "${aws_secretsmanager_secret_version.cache_auth.secret_string}" })],
+    ["with its flags written as the provider's nullable booleans", changed(cache("prod"), CACHE_GROUP, { at_rest_encryption_enabled: "true", transit_encryption_enabled: "true", automatic_failover_enabled: "true", multi_az_enabled: "true" })],
+    ["with a Memcached node, which keeps no snapshots", changed(cache("prod"), "aws_elasticache_cluster.pages", { cluster_id: "caja-prod-pages", engine: "memcached", node_type: "cache.t4g.micro", num_cache_nodes: 1 })],
+  ])("passes %s", (_name, resources) => {
+    expect(cacheFindings(gateWithCache({ prod: resources })).map(summary)).toEqual([]);
+  });
+
+  it.each(BROKEN_CACHE.map((c) => [c.name, c] as const))("reports a cache %s, by its rule alone", (_name, c) => {
+    const found = cacheFindings(gateWithCache({ [c.env]: c.resources }));
+    expect(found.map((f) => `${f.ruleId} ${f.root} ${f.address}`)).toEqual([`${c.rule} ${c.env}/30-persistence ${c.address}`]);
+    const defined = RULES.find((r) => r.id === c.rule)!;
+    expect(found[0]).toMatchObject({ severity: c.severity, message: c.message, configPath: `environments.${c.env}`, checkov: defined.checkov, trivy: defined.trivy });
   });
 });
 

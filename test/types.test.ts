@@ -2,27 +2,12 @@
  * What users see in their editor: `tsc --noEmit` over a caja.config.ts accepts a good config and
  * rejects misspelt fields and wrong types, and the editor types are generated from the schema.
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CONFIG_TYPES_FILE, generateConfigTypes } from "../packages/dsl/scripts/config-types.js";
-import { repoTempDir } from "./helpers.js";
+import { typecheck } from "./helpers.js";
 
-const repo = fileURLToPath(new URL("..", import.meta.url));
-const tsc = join(repo, "node_modules/.bin/tsc");
 
-function typecheck(config: string): { code: number | null; output: string } {
-  const dir = repoTempDir("types-");
-  writeFileSync(join(dir, "caja.config.ts"), config);
-  writeFileSync(
-    join(dir, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, skipLibCheck: true, types: [] }, files: ["caja.config.ts"] }),
-  );
-  const r = spawnSync(tsc, ["--noEmit", "-p", dir], { encoding: "utf8" });
-  return { code: r.status, output: r.stdout + r.stderr };
-}
 
 const config = (environments: string, extra = "") => `import { defineConfig, todo } from "caja";
 

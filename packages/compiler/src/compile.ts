@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DOCS_DIR } from "./docs/paths.js";
 import type { EmittedFile } from "./emit.js";
 import { ConfigIssuesError, type LocatedIssue } from "./errors.js";
@@ -106,11 +107,11 @@ async function compileLoaded(options: CompileOptions, { configFile, loaded, pipe
   const workflow = workflowMaker(options, configFile, loaded.dependencies, pipeline);
   try {
     // The provider schema is a large module: load it only for configs that use the escape hatch.
-    const validateBody = pipeline.mentionsExtend(loaded.value) ? await pipeline.schemaValidator() : undefined;
+    const validateBody = pipeline.addsOwnResources(loaded.value) ? await pipeline.schemaValidator() : undefined;
     const compiled = pipeline.compileConfig(loaded.value, { ...options, sourceRoot: dirname(configFile), ...(validateBody ? { validateBody } : {}), ...(workflow ? { workflow } : {}) });
     return { ...compiled, configFile, dependencies: loaded.dependencies };
   } catch (e) {
-    if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile);
+    if (e instanceof ConfigIssuesError) throw await locateIssues(e, configFile, loaded.toSource);
     throw e;
   }
 }
@@ -206,17 +207,31 @@ function staleFiles(outDir: string, cwd: string, files: readonly EmittedFile[], 
   return stale;
 }
 
-/** Attach file:line:col to each issue (loads ts-morph: only ever on this error path). */
-async function locateIssues(error: ConfigIssuesError, configFile: string): Promise<ConfigIssuesError> {
-  const { locatePaths } = await import("./locate.js");
-  const paths = error.issues.map((i) => parsePath(i.path));
-  const keys = error.issues.map((i) => (i as LocatedIssue & { key?: string }).key);
-  const locations = await locatePaths(configFile, paths, keys);
+/**
+ * Attach file:line:col to each issue: a module's mistake at its code's frame (mapped from the
+ * bundle), a config value at its field (loads ts-morph: only ever on this error path).
+ */
+async function locateIssues(error: ConfigIssuesError, configFile: string, toSource: (text: string) => string): Promise<ConfigIssuesError> {
+  const sited = error.issues.map((i) => (i.site ? atSite(toSource(i.site)) : undefined));
+  const rest = error.issues.filter((_, i) => !sited[i]);
+  const { locatePaths } = rest.length > 0 ? await import("./locate.js") : { locatePaths: async () => [] };
+  const locations = await locatePaths(configFile, rest.map((i) => parsePath(i.path)), rest.map((i) => (i as LocatedIssue & { key?: string }).key));
+  let next = 0;
   return new ConfigIssuesError(
     error.issues.map((issue, i) => {
-      const loc = locations[i];
-      const { key: _key, ...rest } = issue as LocatedIssue & { key?: string };
-      return loc ? { ...rest, file: loc.file, line: loc.line, column: loc.column } : { ...rest, file: configFile };
+      const { key: _key, site: _site, ...plain } = issue as LocatedIssue & { key?: string };
+      const at = sited[i];
+      // A module's mistake that is no config field's: the column says so instead of "(config)".
+      if (at) return { ...plain, path: plain.path || "(module)", ...at };
+      const loc = locations[next++];
+      return loc ? { ...plain, file: loc.file, line: loc.line, column: loc.column } : { ...plain, file: configFile };
     }),
   );
+}
+
+/** `/abs/file.ts:12:5` (or `file:///...`) → its parts; undefined for a frame that is not a file. */
+function atSite(site: string): { file: string; line: number; column: number } | undefined {
+  const m = /^(file:\/\/.*|\/.*|[A-Za-z]:[\\/].*):(\d+):(\d+)$/.exec(site);
+  if (!m) return undefined;
+  return { file: m[1]!.startsWith("file://") ? fileURLToPath(m[1]!) : m[1]!, line: Number(m[2]), column: Number(m[3]) };
 }

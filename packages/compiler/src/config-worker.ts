@@ -33,12 +33,15 @@ const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const TAG = ${JSON.stringify(TAG)};
 const TODO = Symbol.for("caja.todo");
+const MODULE = Symbol.for("caja.module");
 const PASS = [Date, RegExp, Map, Set, ArrayBuffer];
 function encode(value, seen) {
   if (typeof value === "function") return { [TAG]: "function", name: value.name };
   if (typeof value === "symbol") return { [TAG]: "symbol", name: String(value.description) };
   if (typeof value !== "object" || value === null) return value;
   if (value[TODO] === true) return { [TAG]: "todo", reason: value.reason, site: value.site };
+  // A module is code (its build) and a schema: the main thread imports the config for it.
+  if (value[MODULE] === true) return { [TAG]: "module", id: String(value.id) };
   if (PASS.some((C) => value instanceof C) || ArrayBuffer.isView(value)) return value;
   if (seen.has(value)) return seen.get(value);
   const out = Array.isArray(value) ? [] : {};

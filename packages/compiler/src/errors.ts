@@ -21,6 +21,8 @@ export interface LocatedIssue {
   /** Dot path of the config field, e.g. `environments.prod.db.instanceClass`. */
   readonly path: string;
   readonly message: string;
+  /** Before locating: `file:line:col` in user code (a module's) that the issue belongs to, rather than a config field. */
+  readonly site?: string;
 }
 
 /** A write that failed for a reason the user can act on (permissions, disk full, a held lock). */

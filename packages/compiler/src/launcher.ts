@@ -38,6 +38,9 @@ export async function launch(distDir: string): Promise<void> {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
   });
+  // The bundle runs as a script, where Node has no dynamic import (nodejs/node#43663); this file
+  // is a plain module, so it lends the bundle its own (the config's modules are ES modules).
+  (globalThis as Record<symbol, unknown>)[Symbol.for("caja.import")] = (url: string) => import(url);
   const module = { exports: {} as CliBundle };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, distDir);
 

@@ -34,6 +34,8 @@ export interface LoadedConfig {
   readonly value: unknown;
   /** Every local file the config is built from (for caching and watching). */
   readonly dependencies: readonly string[];
+  /** Points frames of the config's bundle (`data:...:31:17`) at its source files (`/abs/modules/cache.ts:12:5`). */
+  readonly toSource: (text: string) => string;
 }
 
 export interface LoadOptions {
@@ -154,7 +156,8 @@ async function evaluateConfig(
     });
 
   const printed = printer(file, options, toSource);
-  const outcome = await worker.evaluate(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`, command, timeoutMs, printed.write);
+  const url = `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
+  const outcome = await worker.evaluate(url, command, timeoutMs, printed.write);
   printed.end();
   switch (outcome.kind) {
     case "value":
@@ -164,7 +167,9 @@ async function evaluateConfig(
       // The bundle runs from a data: URL, which has no folder: a relative import computed at run time cannot resolve.
       const hint = /Failed to resolve module specifier "\.\.?\//.test(message)
         ? ` (import relative files statically, \`import x from "./file"\`, so caja bundles them)`
-        : "";
+        : /Cannot find (package|module) 'zod'/.test(message)
+          ? ` (caja/module declares config sections with zod, which caja leaves to the project: npm install --save-dev zod@^4)`
+          : "";
       throw new ConfigLoadError(`${file}: the config ${outcome.stage === "import" ? "threw while loading" : "function threw"}: ${message}${hint}`);
     }
     case "no-default":
@@ -192,7 +197,42 @@ async function evaluateConfig(
     );
   }
   relocateTodos(value, toSource);
-  return { file, value, dependencies };
+  const modules = (value as { modules?: unknown }).modules;
+  if (Array.isArray(modules) && modules.some(isModuleStandIn)) (value as { modules: unknown[] }).modules = await moduleObjects(file, url, command, modules);
+  return { file, value, dependencies, toSource };
+}
+
+const STAND_IN = Symbol("caja.module.stand-in");
+
+function isModuleStandIn(value: unknown): value is { [STAND_IN]: string } {
+  return typeof value === "object" && value !== null && STAND_IN in value;
+}
+
+/**
+ * The config's modules, which are code: the worker evaluated the config within its limits and
+ * answered with stand-ins, and their builds run in the compile itself, so the config is imported
+ * once more here. What it prints was already shown from the worker; it is not repeated.
+ */
+async function moduleObjects(file: string, url: string, command: string, standIns: readonly unknown[]): Promise<unknown[]> {
+  const methods = ["log", "info", "debug", "warn", "error", "dir", "trace"] as const;
+  const saved = methods.map((m) => console[m]);
+  for (const m of methods) console[m] = () => {};
+  let value: unknown;
+  try {
+    const lent = (globalThis as Record<symbol, unknown>)[Symbol.for("caja.import")] as ((url: string) => Promise<unknown>) | undefined;
+    const mod = (await (lent ? lent(url) : import(url))) as { default?: unknown };
+    value = typeof mod.default === "function" ? await (mod.default as (ctx: { command: string }) => unknown)({ command }) : await mod.default;
+  } catch (e) {
+    throw new ConfigLoadError(`${file}: the config threw when loaded a second time, for its modules (does it depend on something that changes between loads?): ${(e as Error).message}`);
+  } finally {
+    methods.forEach((m, i) => (console[m] = saved[i] as never));
+  }
+  const real = (value as { modules?: unknown } | undefined)?.modules;
+  const ids = (list: readonly unknown[]) => list.map((m) => (isModuleStandIn(m) ? m[STAND_IN] : (m as { id?: unknown } | undefined)?.id));
+  if (!Array.isArray(real) || real.length !== standIns.length || ids(real).some((id, i) => id !== ids(standIns)[i])) {
+    throw new ConfigLoadError(`${file}: the config's modules differ between two loads of it; build the modules list without randomness or I/O`);
+  }
+  return standIns.map((m, i) => (isModuleStandIn(m) ? real[i] : m));
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -258,6 +298,7 @@ function decode(value: unknown, seen = new Map<object, unknown>()): unknown {
     return { [name || "anonymous"]: function () {} }[name || "anonymous"];
   }
   if (tagged === "symbol") return Symbol(String((value as { name?: unknown }).name));
+  if (tagged === "module") return { [STAND_IN]: String((value as { id?: unknown }).id) };
   if (Object.getPrototypeOf(value) !== Object.prototype && !Array.isArray(value)) return value;
   if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
@@ -294,9 +335,9 @@ const externalsAsFileUrls: Plugin = {
       const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "caja-externals" });
       if (found.errors.length > 0) {
         // No copy of caja installed beside the config (npx in an empty folder): this CLI's own.
-        const own = args.path === "caja" ? ownPublicModule() : undefined;
+        const own = ownPublicModule(args.path);
         if (own) return { path: pathToFileURL(own).href, external: true };
-        const hint = args.path === "caja" ? CAJA_INSTALL_HINT : `install it: npm install --save-dev ${args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/")}`;
+        const hint = args.path === "caja" || args.path.startsWith("caja/") ? CAJA_INSTALL_HINT : `install it: npm install --save-dev ${args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/")}`;
         return { errors: found.errors.map((e) => ({ ...e, text: `${e.text} (${hint})` })) };
       }
       // Node builtins come back unresolved (no absolute path): keep them as written.

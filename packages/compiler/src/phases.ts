@@ -3,8 +3,11 @@
  * `out/global/<dir>/` or `out/<env>/<dir>/`. `dir` sorts in apply order; `number` is the plan's
  * phase number. Phase 9 (the CI pipeline) is a workflow file, not a root, so it is not listed.
  */
-import type { ModuleDef, Scope } from "@caja/modules";
+import type { ApiModule, ModuleDef, Scope } from "@caja/modules";
 import { MODULES } from "@caja/modules";
+
+/** A built-in module, or one written with the module API (`caja/module`). */
+export type AnyModule = ModuleDef | ApiModule;
 
 export interface PhaseDef {
   readonly id: string;
@@ -14,7 +17,7 @@ export interface PhaseDef {
   readonly dir: string;
   readonly title: string;
   readonly scope: Scope;
-  readonly modules: readonly ModuleDef[];
+  readonly modules: readonly AnyModule[];
   /** Keeps its own state locally until `state.bootstrapped` (it creates the bucket). */
   readonly ownsStateBucket?: boolean;
   /**

@@ -9,6 +9,8 @@ import { emitDocs } from "./docs/index.js";
 import { emitRoots, manifestDocument } from "./emit.js";
 import { ConfigIssuesError, toDotPath, type LocatedIssue } from "./errors.js";
 import { stableStringify } from "./json.js";
+import type { ApiModule } from "@caja/modules";
+import { phaseTable } from "./modules.js";
 import { planRoots, type BodyValidator, type Plan, type TodoUse } from "./plan.js";
 import { enforcePolicies, type PolicyResult } from "./policy/check.js";
 import { POLICY_REPORT_FILE, policyReport } from "./policy/report.js";
@@ -67,10 +69,10 @@ export function compileConfig(value: unknown, options: CompileConfigOptions = {}
   if (usesEscapeHatch(config) && !options.validateBody) throw new Error("internal: the config uses extend but no schema validator was given");
   const plan = planRoots(config, {
     ...(options.backend ? { backend: options.backend } : {}),
-    ...(options.phases ? { phases: options.phases } : {}),
+    phases: options.phases ?? phaseTable(config.modules.map((m) => m.definition as ApiModule)),
     ...(options.validateBody ? { validateBody: options.validateBody } : {}),
   });
-  if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message })));
+  if (plan.issues.length > 0) throw new ConfigIssuesError(plan.issues.map((i) => ({ path: i.path, message: i.message, ...(i.site ? { site: i.site } : {}) })));
   // Partial phase tables (module tests) would make every suppression look unused: no gate.
   const gate = !options.phases && options.enforcePolicies !== false;
   const { roots, docs, manifest, todos, workflowFile, written } = emitWritten(value, config, plan, { ...options, gate });
@@ -106,8 +108,10 @@ export async function schemaValidator(): Promise<BodyValidator> {
   return (type, body) => validateResourceBody("resource", type, body);
 }
 
-export function mentionsExtend(value: unknown): boolean {
-  const v = value as { extend?: unknown; defaults?: { extend?: unknown }; environments?: Record<string, { extend?: unknown }> };
+/** True when the config adds resources of its own (the escape hatch, or modules it defines), which are checked against the provider schema. */
+export function addsOwnResources(value: unknown): boolean {
+  const v = value as { extend?: unknown; modules?: unknown; defaults?: { extend?: unknown }; environments?: Record<string, { extend?: unknown }> };
+  if (Array.isArray(v.modules) && v.modules.length > 0) return true;
   return v.extend !== undefined || v.defaults?.extend !== undefined || Object.values(v.environments ?? {}).some((e) => e?.extend !== undefined);
 }
 
@@ -128,5 +132,5 @@ function reportTodos(todos: readonly ConfigTodo[], uses: readonly TodoUse[]): To
 }
 
 function unlocated(issue: ConfigIssue): LocatedIssue {
-  return { path: toDotPath(issue.path), message: issue.message, ...(issue.key ? { key: issue.key } : {}) } as LocatedIssue;
+  return { path: toDotPath(issue.path), message: issue.message, ...(issue.key ? { key: issue.key } : {}), ...(issue.site ? { site: issue.site } : {}) } as LocatedIssue;
 }

@@ -22,12 +22,17 @@ import {
   resourceName,
   NAME_RULES,
   RootBuilder,
+  API_MODULES,
+  isApiModule,
+  type ApiModule,
   type Contract,
   type DecideSpec,
   type EnvContext,
+  type Entry,
+  type ModuleDef,
   type NameRule,
 } from "@caja/modules";
-import { PHASES, type PhaseDef } from "./phases.js";
+import { PHASES, type AnyModule, type PhaseDef } from "./phases.js";
 
 export type BackendMode = "s3" | "local";
 
@@ -82,6 +87,8 @@ export interface PlanIssue {
   /** Config path the problem comes from (`""` when it is not one field's fault). */
   readonly path: string;
   readonly message: string;
+  /** A module's mistake: the frame of its code at fault (a `read` call, its `defineModule`). */
+  readonly site?: string;
 }
 
 export interface Plan {
@@ -104,7 +111,39 @@ interface Slot {
   readonly id: string;
   readonly scope: string;
   readonly phase: PhaseDef;
+  /** The phase's modules that are on in this scope. */
+  readonly modules: readonly AnyModule[];
   readonly env?: ResolvedEnvironment;
+}
+
+function siteOf(module: AnyModule): { site?: string } {
+  return isApiModule(module) && module.site ? { site: module.site } : {};
+}
+
+/** The current stack, deep enough to reach a module's frame under the engine's own (a read may build other roots first). */
+function deepStack(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  try {
+    return new Error().stack;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * The innermost frame of user code in a stack: the config's bundle (a `data:` URL) or any file
+ * outside caja's own packages, so a module's mistake is reported in its file.
+ */
+export function userFrame(stack: string | undefined): string | undefined {
+  for (const line of stack?.split("\n").slice(1) ?? []) {
+    const match = /\(?((?:file:\/\/)?[^()\s]+|data:text\/javascript;base64,[A-Za-z0-9+/=]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!match) continue;
+    const file = match[1]!;
+    if (file.startsWith("node:") || /[\\/](node_modules|packages[\\/](compiler|modules|dsl))[\\/]/.test(file)) continue;
+    return `${file}:${match[2]}:${match[3]}`;
+  }
+  return undefined;
 }
 
 interface Claim {
@@ -125,12 +164,19 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
 
   const home = new Map<string, PhaseDef>();
   for (const phase of phases) for (const module of phase.modules) home.set(module.id, phase);
+  const instances = new Map(config.modules.map((m) => [m.id, m.instances]));
+  /** A module-API module's section in a scope; built-in modules have none and are always on. */
+  const instanceOf = (module: AnyModule, scope: string) => (isApiModule(module) ? instances.get(module.id)?.[scope] ?? { enabled: true, settings: {} } : undefined);
+  const on = (module: AnyModule, scope: string) => instanceOf(module, scope)?.enabled !== false;
 
   const slots = new Map<string, Slot>();
   for (const phase of phases) {
-    if (phase.modules.length === 0) continue;
-    if (phase.scope === "global") slots.set(`global/${phase.dir}`, { id: `global/${phase.dir}`, scope: "global", phase });
-    else for (const env of envs) slots.set(`${env.name}/${phase.dir}`, { id: `${env.name}/${phase.dir}`, scope: env.name, phase, env });
+    const add = (scope: string, env?: ResolvedEnvironment) => {
+      const modules = phase.modules.filter((m) => on(m, scope));
+      if (modules.length > 0) slots.set(`${scope}/${phase.dir}`, { id: `${scope}/${phase.dir}`, scope, phase, modules, ...(env ? { env } : {}) });
+    };
+    if (phase.scope === "global") add("global");
+    else for (const env of envs) add(env.name, env);
   }
 
   reservedCharacters(config, [], new Set(), issues);
@@ -164,11 +210,24 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
     if (stateOwner && stateOwner.id !== id && plan.backend.type === "s3") {
       plan.dependsOn.set(stateOwner.id, { outputs: new Set(), reason: "state-backend" });
     }
-    for (const module of slot.phase.modules) {
-      builder.enter(module.id);
-      module.build(contextFor(slot, plan) as EnvContext);
+    for (const module of slot.modules) {
+      const instance = instanceOf(module, slot.scope);
+      // A module of the config's own (not one of caja's, which its tests check): where it adds
+      // each resource is recorded, and every body checked against the provider schema.
+      const users = instance !== undefined && !API_MODULES.includes(module as ApiModule);
+      builder.enter(module.id, users ? () => userFrame(deepStack()) : undefined);
+      const before = builder.entries.length;
+      if (!instance) {
+        (module as ModuleDef).build(contextFor(slot, plan));
+      } else if (!buildApiModule(module as ApiModule, contextFor(slot, plan, instance.settings), plan)) {
+        continue;
+      } else if (users) {
+        checkBodies(builder.entries.slice(before), module);
+      }
       for (const output of module.outputs) {
-        if (!builder.outputs.has(output)) throw new Error(`internal: module ${module.id} declares output "${output}" but did not produce it in ${id}`);
+        if (builder.outputs.has(output)) continue;
+        if (!instance) throw new Error(`internal: module ${module.id} declares output "${output}" but did not produce it in ${id}`);
+        issues.push({ path: "", message: `module ${module.id} declares output "${output}" but did not produce it in ${id} (call ctx.root.output("${output}", ...) in build)`, ...siteOf(module) });
       }
     }
     const extension = slot.env ? slot.env.extend[slot.phase.id] : config.extend[slot.phase.id];
@@ -176,6 +235,30 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
     building.pop();
     built.set(id, plan);
     return plan;
+  }
+
+  /** A user's module's resources against the provider schema, each reported where the module added it. */
+  function checkBodies(entries: readonly Entry[], module: AnyModule): void {
+    if (!options.validateBody) throw new Error("internal: a config with modules of its own needs the schema validator");
+    for (const entry of entries) {
+      if (entry.handle.kind !== "resource") continue;
+      for (const issue of options.validateBody(entry.handle.type, render(entry.body) as Record<string, unknown>)) {
+        const at = issue.path ? `${entry.handle.address}.${issue.path}` : entry.handle.address;
+        issues.push({ path: "", message: `module ${module.id}: ${at}: ${issue.message}`, ...(entry.site ? { site: entry.site } : siteOf(module)) });
+      }
+    }
+  }
+
+  /** A user's module: its exceptions are its mistakes, reported at the frame that threw. */
+  function buildApiModule(module: ApiModule, ctx: EnvContext & { settings?: unknown }, plan: RootPlan): boolean {
+    try {
+      module.build(ctx as never);
+      return true;
+    } catch (e) {
+      const site = e instanceof Error ? userFrame(e.stack) : undefined;
+      issues.push({ path: "", message: `module ${module.id} threw while building ${plan.id}: ${e instanceof Error ? e.message : String(e)}`, ...(site ? { site } : siteOf(module)) });
+      return false;
+    }
   }
 
   /** The escape hatch: add raw resources, deep-merge overrides; both checked against the provider schema. */
@@ -225,11 +308,13 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
     if (refs.length > 0) issues.push(...unresolvedReferences(plan, refs));
   }
 
-  function contextFor(slot: Slot, plan: RootPlan): EnvContext {
+  /** What a module's build receives; `settings`: a module-API module's section in this scope. */
+  function contextFor(slot: Slot, plan: RootPlan, settings?: unknown): EnvContext & { settings?: unknown } {
     const { builder } = plan;
     let account: string | undefined;
     const envPath = slot.env ? `environments.${slot.env.name}` : "";
     return {
+      ...(settings !== undefined ? { settings } : {}),
       config,
       env: slot.env as ResolvedEnvironment,
       scope: slot.scope,
@@ -282,33 +367,38 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
   }
 
   function read(slot: Slot, plan: RootPlan, module: Contract, output: string): unknown {
-    const producerPhase = home.get(module.id);
-    if (!producerPhase) {
-      issues.push({ path: "", message: `${plan.id} reads ${module.id}.${output}, but module ${module.id} is not placed in any phase` });
+    // Only a user's module can get these wrong (the plan's own are typed and tested): say where.
+    const fault = (message: string) => {
+      const site = userFrame(deepStack());
+      issues.push({ path: "", message, ...(site ? { site } : {}) });
       return expr("null");
+    };
+    const producerPhase = home.get(module.id);
+    if (!producerPhase) return fault(`${plan.id} reads ${module.id}.${output}, but module ${module.id} is not placed in any phase (is it listed in the config's modules?)`);
+    if (!module.outputs.includes(output)) {
+      const hint = closest(output, module.outputs);
+      return fault(`${plan.id} reads ${module.id}.${output}, which module ${module.id} does not declare.${hint ? ` Did you mean "${hint}"?` : ""} It declares: ${module.outputs.join(", ") || "no outputs"}`);
     }
     const scope = producerPhase.scope === "global" ? "global" : slot.scope;
-    if (producerPhase.scope === "env" && slot.scope === "global") {
-      issues.push({ path: "", message: `${plan.id} is global but reads ${module.id}.${output}, which exists once per environment` });
-      return expr("null");
-    }
+    if (producerPhase.scope === "env" && slot.scope === "global") return fault(`${plan.id} is global but reads ${module.id}.${output}, which exists once per environment`);
+    const producerModule = producerPhase.modules.find((m) => m.id === module.id)!;
+    if (!on(producerModule, scope)) return fault(`${plan.id} reads ${module.id}.${output}, but module ${module.id} is not enabled in ${scope}`);
     const producerId = `${scope}/${producerPhase.dir}`;
     if (producerId === plan.id) {
       const spec = plan.builder.outputs.get(output);
-      if (!spec) throw new Error(`internal: ${plan.id} reads ${module.id}.${output} before that module built`);
+      if (!spec) {
+        if (isApiModule(producerModule)) return fault(`${plan.id} reads ${module.id}.${output} before module ${module.id} built it: a module reads only modules placed before it`);
+        throw new Error(`internal: ${plan.id} reads ${module.id}.${output} before that module built`);
+      }
       return spec.value;
     }
     const cycleAt = building.indexOf(producerId);
     if (cycleAt >= 0) {
       const route = [...building.slice(cycleAt), producerId].join(" => ");
-      issues.push({ path: "", message: `dependency cycle between roots: ${route}` });
-      return expr("null");
+      return fault(`dependency cycle between roots: ${route}`);
     }
     if (producerPhase.number > slot.phase.number) {
-      issues.push({
-        path: "",
-        message: `${plan.id} (phase ${slot.phase.number}) reads ${output} from ${producerId} (phase ${producerPhase.number}), which applies after it: ${plan.id} => ${producerId}`,
-      });
+      fault(`${plan.id} (phase ${slot.phase.number}) reads ${output} from ${producerId} (phase ${producerPhase.number}), which applies after it: ${plan.id} => ${producerId}`);
     }
     const producer = build(producerId);
     if (!producer) {
@@ -316,7 +406,11 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
       return expr("null");
     }
     const spec = producer.builder.outputs.get(output);
-    if (!spec) throw new Error(`internal: ${producerId} has no output "${output}"`);
+    if (!spec) {
+      // A user's module that failed (already reported) or left the output out (reported too).
+      if (isApiModule(producerModule)) return expr("null");
+      throw new Error(`internal: ${producerId} has no output "${output}"`);
+    }
 
     const dep = plan.dependsOn.get(producerId);
     if (dep && dep.reason === "reads") dep.outputs.add(output);

@@ -15,8 +15,9 @@ export function ownPackageDir(): string | undefined {
   return existsSync(join(dir, "package.json")) && existsSync(join(dir, "dist", "public.mjs")) ? dir : undefined;
 }
 
-/** What `import ... from "caja"` loads from this package. */
-export function ownPublicModule(): string | undefined {
+/** What `import ... from "caja"` (or `"caja/module"`) loads from this package. */
+export function ownPublicModule(specifier = "caja"): string | undefined {
   const dir = ownPackageDir();
-  return dir ? join(dir, "dist", "public.mjs") : undefined;
+  const file = { caja: "public.mjs", "caja/module": "module.mjs" }[specifier];
+  return dir && file ? join(dir, "dist", file) : undefined;
 }

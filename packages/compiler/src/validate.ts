@@ -2,9 +2,10 @@
  * Validate stage: the zod schema checks the loaded value and resolves it. Every issue is kept,
  * with its path; `todo()`-able fields report the real field's error, not "invalid union".
  */
-import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
+import { configSchema, tierOf, TIERS, type ResolvedConfig, type Tier } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
 import { z } from "zod";
+import { registerModules, resolveModuleExtends, resolveSections } from "./modules.js";
 
 
 export interface ConfigIssue {
@@ -12,17 +13,39 @@ export interface ConfigIssue {
   readonly message: string;
   /** For unknown fields: the offending key, so the locator can point at it. */
   readonly key?: string;
+  /** A module's mistake: `file:line:col` of its code, reported there instead of at the config path. */
+  readonly site?: string;
 }
 
 export type Validation = { readonly ok: true; readonly config: ResolvedConfig } | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 export function validateConfig(value: unknown): Validation {
+  const registered = registerModules(value);
   // zod compiles a fast path for each object schema on first use; a compile parses one config once,
   // so the compilation never pays for itself (measured: first parse 6 ms with it, 3.4 ms without).
   // Per parse: the global `z.config({ jitless })` is read when a schema is built, before this runs.
-  const result = configSchema.safeParse(value, { reportInput: true, jitless: true });
-  if (result.success) return { ok: true, config: result.data };
-  return { ok: false, issues: result.error.issues.flatMap((i) => flatten(i, [])) };
+  const result = configSchema.safeParse(registered.rest, { reportInput: true, jitless: true });
+  const issues: ConfigIssue[] = [...registered.issues];
+  if (!result.success) issues.push(...result.error.issues.flatMap((i) => flatten(i, [])));
+  // Sections are checked even when the rest is wrong, so every issue is reported at once.
+  const sections = result.success
+    ? resolveSections(value, Object.values(result.data.environments), registered.modules, { pattern: result.data.naming.pattern, project: result.data.project })
+    : resolveSections(value, rawEnvironments(value), registered.modules);
+  issues.push(...sections.issues);
+  if (!result.success) return { ok: false, issues };
+  const extended = resolveModuleExtends(value, result.data, registered.modules);
+  issues.push(...extended.issues);
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, config: { ...extended.config, modules: sections.modules } };
+}
+
+function rawEnvironments(value: unknown): { name: string; tier: Tier }[] {
+  const envs = typeof value === "object" && value !== null ? (value as { environments?: unknown }).environments : undefined;
+  if (typeof envs !== "object" || envs === null) return [];
+  return Object.entries(envs).map(([name, e]) => {
+    const tier = (e as { tier?: unknown } | undefined)?.tier;
+    return { name, tier: tierOf(name, (TIERS as readonly unknown[]).includes(tier) ? (tier as Tier) : undefined) };
+  });
 }
 
 function flatten(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): ConfigIssue[] {

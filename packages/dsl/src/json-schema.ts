@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { configSchema } from "./schema.js";
+import { configSchema, moduleSchema } from "./schema.js";
 
 /**
  * Defined by the CLI build: this function's result as JSON text, computed once at build time (it
@@ -18,7 +18,10 @@ export function configJsonSchema(): Record<string, unknown> {
     unrepresentable: "any",
     override: (ctx) => {
       const def = (ctx.zodSchema as { _zod?: { def?: { type?: string } } })._zod?.def;
-      if (def?.type === "custom") {
+      if (ctx.zodSchema === moduleSchema) {
+        ctx.jsonSchema.type = "object";
+        ctx.jsonSchema.tsType = "ModuleShape";
+      } else if (def?.type === "custom") {
         ctx.jsonSchema.type = "object";
         ctx.jsonSchema.tsType = "Todo";
       }

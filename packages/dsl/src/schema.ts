@@ -104,7 +104,8 @@ const resourceName = (what: string) =>
 // at compile time (editor types come from the generated AWS resource types).
 
 const terraformLabel = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "must be a Terraform name (letters, digits, _ and -)");
-const extensionSchema = strict({
+/** One root's escape hatch (`extend.<phase>`). */
+export const extensionSchema = strict({
   resources: z
     .record(z.string().regex(/^aws_[a-z0-9_]+$/, "must be an AWS resource type such as aws_sns_topic"), z.record(terraformLabel, z.record(z.string(), z.unknown())))
     .optional()
@@ -284,6 +285,13 @@ const envNameSchema = z
 // ---------------------------------------------------------------------------------------------
 // The whole config
 
+/** A module object (`defineModule` from `caja/module`); the compiler checks the rest of it. */
+export const moduleSchema = z
+  .custom<object>((m) => typeof m === "object" && m !== null && (m as Record<symbol, unknown>)[Symbol.for("caja.module")] === true, {
+    error: "is not a module: make it with defineModule() from caja/module",
+  })
+  .meta({ description: "A module made with `defineModule` (from `caja/module`)." });
+
 const configInputSchema = strict({
   project: resourceName("project")
     .max(24)
@@ -378,6 +386,10 @@ const configInputSchema = strict({
   })
     .prefault({})
     .meta({ description: "The security gate that `caja compile` and `caja check` run over every generated root." }),
+  modules: z
+    .array(moduleSchema)
+    .optional()
+    .meta({ description: "Modules of your own (`defineModule` from `caja/module`): each adds its roots, outputs and config section." }),
   defaults: environmentSettingsSchema.optional().meta({
     description: "Settings applied to every environment, over the tier defaults and under each environment's own.",
   }),
@@ -471,6 +483,15 @@ export interface Extension {
   readonly overrides?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
+/** A module written with the module API (`caja/module`), and its resolved section per scope. */
+export interface ResolvedModule {
+  readonly id: string;
+  /** The module object (`defineModule`'s result); the compiler reads it. */
+  readonly definition: object;
+  /** Per scope (`global` or an environment's name): whether it is on there, and its settings. */
+  readonly instances: Readonly<Record<string, { readonly enabled: boolean; readonly settings: unknown; readonly wiring?: unknown }>>;
+}
+
 export interface ResolvedConfig {
   readonly project: string;
   readonly region: (typeof AWS_REGIONS)[number];
@@ -503,6 +524,8 @@ export interface ResolvedConfig {
   /** Raw resources and overrides of the global roots, per phase id. */
   readonly extend: Readonly<Record<string, Extension>>;
   readonly environments: Readonly<Record<string, ResolvedEnvironment>>;
+  /** Modules written with the module API, caja's opt-in ones first, then the config's `modules`. */
+  readonly modules: readonly ResolvedModule[];
 }
 
 type Issue = { message: string; path: (string | number)[] };
@@ -601,12 +624,13 @@ export function bucketNameProblem(name: string, kind: "bucket" | "prefix"): stri
   return suffix ? `S3 reserves bucket names that end with "${suffix}"` : undefined;
 }
 
-function tierOf(name: string, tier: Tier | undefined): Tier {
+/** An environment's tier: the one given, else its name when that is a tier, else dev. */
+export function tierOf(name: string, tier: Tier | undefined): Tier {
   return tier ?? ((TIERS as readonly string[]).includes(name) ? (name as Tier) : "dev");
 }
 
 /** Deep merge of plain objects; later layers win, arrays and todo markers are replaced whole. */
-function merge<T>(...layers: unknown[]): T {
+export function merge<T>(...layers: unknown[]): T {
   const out: Record<string, unknown> = {};
   for (const layer of layers) {
     if (layer === undefined) continue;
@@ -731,6 +755,8 @@ function resolveConfig(raw: RawConfig, ctx: z.RefinementCtx<RawConfig>): Resolve
     policy: { suppressions: raw.policy.suppressions.map(({ expires, ...s }) => ({ ...s, ...(expires !== undefined ? { expires } : {}) })) },
     extend: (raw.extend ?? {}) as ResolvedConfig["extend"],
     environments,
+    // Resolved by the compiler, which knows the module objects and their section schemas.
+    modules: [],
   };
 }
 
@@ -828,3 +854,4 @@ export type EnvironmentInput = z.input<typeof environmentSchema>;
 export { configInputSchema, environmentSchema };
 export type { Todo } from "./todo.js";
 export type { Tier } from "./defaults.js";
+export { TIERS } from "./defaults.js";

@@ -4,6 +4,8 @@
  * default and the reason as its description, and caja lists every TODO with its file:line.
  */
 
+import { callerSite } from "./site.js";
+
 // A registered symbol, so a marker made by one copy of this module (the user's config bundle)
 // is recognised by another (the compiler's bundle).
 const TODO = Symbol.for("caja.todo");
@@ -25,7 +27,7 @@ export interface Todo {
  * alarms: { emails: todo("on-call list not decided; owner: platform-engineering") }
  */
 export function todo(reason: string): Todo {
-  const site = callSite();
+  const site = callerSite(/\btodo\b/);
   return Object.freeze({ [TODO]: true as const, reason, ...(site ? { site } : {}) });
 }
 
@@ -39,15 +41,4 @@ export function relocateTodo(value: Todo, site: string): Todo {
 
 export function isTodo(value: unknown): value is Todo {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[TODO] === true;
-}
-
-/** The first stack frame outside this module: where the user called `todo()`. */
-function callSite(): string | undefined {
-  const stack = new Error().stack?.split("\n").slice(1) ?? [];
-  for (const frame of stack) {
-    if (frame.includes("callSite") || /\btodo\b/.test(frame.split("(")[0] ?? "")) continue;
-    const match = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(frame);
-    if (match) return `${match[1]}:${match[2]}:${match[3]}`;
-  }
-  return undefined;
 }

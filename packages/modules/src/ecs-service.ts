@@ -47,14 +47,23 @@ import { isTodo } from "@caja/dsl";
 import { jsonDocument } from "./core/expr.js";
 import { defineModule } from "./core/module.js";
 import { NAME_RULES } from "./core/naming.js";
-import { policy, type PolicyDocument } from "./core/policies.js";
+import { policy, type PolicyDocument, type Statement } from "./core/policies.js";
+import { modulesOn, type OutputRef } from "./core/user-module.js";
 import { ALB, ECR, ECS_CLUSTER, ECS_SERVICE, NETWORKING, RDS_POSTGRES, SECRETS, SECURITY } from "./contracts.js";
 
 /** The container's name in the task definition and the service's load balancer block. */
 export const API_CONTAINER = "api";
 
+/** The container's own environment variables and secrets: a module's wiring may not reuse them. */
+export const SERVICE_VARIABLES: readonly string[] = ["DB_HOST", "DB_NAME", "DB_PORT", "DB_PASSWORD", "DB_USERNAME", "ENVIRONMENT", "JWT_SIGNING_KEY", "SESSION_SALT"];
+
 /** Docker's tag grammar (the config schema checks the same). */
 const IMAGE_TAG_CONDITION = 'can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.backend_image_tag))';
+
+/** Sorted by name, as ECS returns them, so plans show no spurious diff. */
+function byName<T extends { name: string }>(list: T[]): T[] {
+  return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 export const ecsService = defineModule(ECS_SERVICE, (ctx) => {
   const { root, env } = ctx;
@@ -80,7 +89,8 @@ export const ecsService = defineModule(ECS_SERVICE, (ctx) => {
   const serviceName = ctx.name("api", NAME_RULES.ecsService);
   const imageTag = imageTagVariable();
   const logGroupArn = `arn:aws:logs:${region}:${account}:log-group:${logGroupName}`;
-  const secretArns = [masterSecretArn, jwtSecretArn, sessionSaltArn];
+  const wired = wiredModules();
+  const secretArns = [masterSecretArn, jwtSecretArn, sessionSaltArn, ...new Set(wired.secrets.map((s) => s.arn))];
 
   // Roles ----------------------------------------------------------------------------------------
   const trust = policy({
@@ -111,13 +121,16 @@ export const ecsService = defineModule(ECS_SERVICE, (ctx) => {
   });
 
   const taskRoleName = ctx.name("api-task", NAME_RULES.iamRole);
-  // Deliberately no policy: the API calls no AWS service yet. Add only what it needs, here.
+  // No policy of its own: the API calls no AWS service but what enabled modules wire to it.
   const taskRole = root.resource("aws_iam_role", "task", {
     name: taskRoleName,
     description: `Runtime identity of the ${serviceName} containers (no permissions yet).`,
     assume_role_policy: jsonDocument(trust),
     force_detach_policies: true,
   });
+  if (wired.permissions.length > 0) {
+    root.resource("aws_iam_role_policy", "task", { name: "task", role: taskRole.attr("name"), policy: jsonDocument(policy(...wired.permissions)) });
+  }
 
   // Task definition ------------------------------------------------------------------------------
   const family = ctx.name("api", NAME_RULES.ecsFamily);
@@ -130,19 +143,21 @@ export const ecsService = defineModule(ECS_SERVICE, (ctx) => {
     // The root filesystem is read-only; the app (and Python's tempfile) write to /tmp only.
     mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
     // Sorted by name, as ECS returns them, so plans show no spurious diff.
-    environment: [
+    environment: byName([
       { name: "DB_HOST", value: dbAddress },
       { name: "DB_NAME", value: String(dbName) },
       { name: "DB_PORT", value: String(dbPort) },
       { name: "ENVIRONMENT", value: env.name },
-    ],
+      ...wired.environment,
+    ]),
     // Secrets Manager references only: ECS resolves them at start-up with the execution role.
-    secrets: [
+    secrets: byName([
       { name: "DB_PASSWORD", valueFrom: `${masterSecretArn}:password::` },
       { name: "DB_USERNAME", valueFrom: `${masterSecretArn}:username::` },
       { name: "JWT_SIGNING_KEY", valueFrom: jwtSecretArn },
       { name: "SESSION_SALT", valueFrom: sessionSaltArn },
-    ],
+      ...wired.secrets.map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.arn}:${s.jsonKey}::` : s.arn })),
+    ]),
     logConfiguration: {
       logDriver: "awslogs",
       options: { "awslogs-group": logGroupName, "awslogs-region": region, "awslogs-stream-prefix": API_CONTAINER },
@@ -216,6 +231,21 @@ export const ecsService = defineModule(ECS_SERVICE, (ctx) => {
   root.assert(`aws_ecs_service.api.deployment_minimum_healthy_percent == 100`, "deployments keep full healthy capacity");
   root.assert(`aws_ecs_service.api.enable_execute_command == false`, "ECS Exec is off");
   root.assert(`jsondecode(aws_ecs_task_definition.api.container_definitions)[0].readonlyRootFilesystem == true`, "the container's root filesystem is read-only");
+
+  /** What the modules on in this environment give the service: variables, secrets, task permissions. */
+  function wiredModules() {
+    const environment: { name: string; value: string }[] = [];
+    const secrets: { name: string; arn: string; jsonKey?: string }[] = [];
+    const permissions: Statement[] = [];
+    for (const { module, wiring } of modulesOn(ctx.config, env.name)) {
+      const value = (v: string | number | OutputRef) => (typeof v === "object" ? String(ctx.read(module, v.output)) : String(v));
+      const service = wiring.service ?? {};
+      for (const [name, v] of Object.entries(service.environment ?? {})) environment.push({ name, value: value(v) });
+      for (const [name, ref] of Object.entries(service.secrets ?? {})) secrets.push({ name, arn: value(ref), ...(ref.jsonKey ? { jsonKey: ref.jsonKey } : {}) });
+      for (const p of service.permissions ?? []) permissions.push({ Sid: p.sid, Effect: "Allow", Action: [...p.actions], Resource: p.resources.map(value) });
+    }
+    return { environment, secrets, permissions };
+  }
 
   /** `backend_image_tag`: defaults to the configured tag; no default while the tag is `todo()`. */
   function imageTagVariable(): string {

@@ -45,6 +45,7 @@ import { defineModule } from "./core/module.js";
 import { BOOTSTRAP, IAM_OIDC } from "./contracts.js";
 import { fitName, NAME_RULES } from "./core/naming.js";
 import { policy, type PolicyDocument, type Statement } from "./core/policies.js";
+import { modulesOn } from "./core/user-module.js";
 import type { ResolvedConfig, ResolvedEnvironment } from "@caja/dsl/schema";
 
 /** The GitHub Actions token issuer. */
@@ -340,7 +341,7 @@ export function deployerPolicy(scope: DeployerScope): PolicyDocument {
  * The deployer role's permissions for `scope.env`, split by area. Names are scoped with
  * {@link envNameGlob}; `<project>/<env>/*` is accepted too for ECR repositories and secrets.
  */
-export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolicyGroup, PolicyDocument> {
+export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolicyGroup, PolicyDocument> & { modules?: PolicyDocument } {
   const { config, env, accountId: acct, region } = scope;
   const glob = envNameGlob(config, env.name);
   const slashed = `${config.project}/${env.name}/*`;
@@ -631,7 +632,13 @@ export function deployerPolicyGroups(scope: DeployerScope): Record<DeployerPolic
     },
   ];
 
-  return { state: policy(...state), network: policy(...network), compute: policy(...compute), data: policy(...data), edge: policy(...edge) };
+  // What the modules on in this environment create, as each module scopes it.
+  const names = { account: acct, region, scope: env.name, names: glob };
+  const modules = modulesOn(config, env.name).flatMap(({ module, settings }) =>
+    (module.permissions?.(names, settings) ?? []).map((st) => ({ ...st, Effect: "Allow" as const, Action: st.Action as string | string[], Resource: st.Resource as string | string[] }) as Statement),
+  );
+  const groups = { state: policy(...state), network: policy(...network), compute: policy(...compute), data: policy(...data), edge: policy(...edge) };
+  return modules.length > 0 ? { ...groups, modules: policy(...modules) } : groups;
 }
 
 /**

@@ -35,9 +35,17 @@ import { expr, jsonDocument, soleExpression } from "./core/expr.js";
 import { defineModule, type EnvContext } from "./core/module.js";
 import { NAME_RULES } from "./core/naming.js";
 import { policy } from "./core/policies.js";
+import { modulesOn, type OutputRef } from "./core/user-module.js";
 import { ALB, ECS_CLUSTER, ECS_SERVICE, OBSERVABILITY, RDS_POSTGRES } from "./contracts.js";
 
 const GIB = 1024 ** 3;
+
+const COMPARISON_OPERATORS = {
+  ">": "GreaterThanThreshold",
+  ">=": "GreaterThanOrEqualToThreshold",
+  "<": "LessThanThreshold",
+  "<=": "LessThanOrEqualToThreshold",
+} as const;
 
 type AlarmKey = Exclude<keyof ResolvedEnvironment["alarms"], "emails">;
 
@@ -201,6 +209,33 @@ export const observability = defineModule(OBSERVABILITY, (ctx) => {
     });
     root.assert(`aws_cloudwatch_metric_alarm.${def.label}.actions_enabled == true`, `the ${name} alarm has its actions enabled`);
     root.assert(`contains(aws_cloudwatch_metric_alarm.${def.label}.alarm_actions, aws_sns_topic.alarms.arn)`, `the ${name} alarm notifies the alarm topic`);
+  }
+
+  // The alarms of the modules on in this environment, on the same topic.
+  for (const { module, wiring } of modulesOn(ctx.config, env.name)) {
+    for (const alarm of wiring.alarms ?? []) {
+      const label = `${module.id}_${alarm.id}`.replaceAll("-", "_");
+      const name = ctx.name(`${module.id}-${alarm.id}`, NAME_RULES.alarm);
+      names.push(name);
+      const dimension = (v: string | OutputRef) => (typeof v === "object" ? String(ctx.read(module, v.output)) : v);
+      root.resource("aws_cloudwatch_metric_alarm", label, {
+        alarm_name: name,
+        alarm_description: alarm.description,
+        namespace: alarm.namespace,
+        metric_name: alarm.metric,
+        statistic: alarm.statistic,
+        dimensions: Object.fromEntries(Object.entries(alarm.dimensions).map(([k, v]) => [k, dimension(v)])),
+        comparison_operator: COMPARISON_OPERATORS[alarm.comparison],
+        threshold: alarm.threshold,
+        period: alarm.periodSeconds ?? 300,
+        evaluation_periods: alarm.evaluationPeriods ?? 2,
+        treat_missing_data: alarm.treatMissingData ?? "missing",
+        actions_enabled: true,
+        alarm_actions: [topic.attr("arn")],
+        ok_actions: [topic.attr("arn")],
+      });
+      root.assert(`contains(aws_cloudwatch_metric_alarm.${label}.alarm_actions, aws_sns_topic.alarms.arn)`, `the ${name} alarm notifies the alarm topic`);
+    }
   }
 
   root.mockResource("aws_kms_key", {

@@ -5,6 +5,7 @@
  * without touching this file.
  */
 import type { ResolvedConfig, ResolvedEnvironment } from "@caja/dsl/schema";
+import type { ApiModule } from "@caja/modules";
 import type { TodoReport } from "../compile.js";
 import { code, flatten, formatValue, pageHeader, siteLabel, table, type DocsOptions } from "./markdown.js";
 
@@ -41,7 +42,7 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
     "",
   );
 
-  const columns = envs.map((e) => flatten(settingsOf(e)));
+  const columns = envs.map((e) => flatten({ ...settingsOf(e), ...sectionsOf(config, e.name) }));
   const paths = [...new Set(columns.flatMap((c) => [...c.keys()]))];
   const groups = new Map<string, string[]>();
   for (const path of paths) {
@@ -75,7 +76,7 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
   }
 
   lines.push("## Shared by every environment", "");
-  const shared = flatten({ ...config, environments: undefined, extend: undefined });
+  const shared = flatten({ ...config, environments: undefined, extend: undefined, modules: undefined, ...sectionsOf(config, "global") });
   lines.push(
     ...table(
       ["Setting", "Value"],
@@ -106,6 +107,17 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
 /** Values that carry their own emphasis (TODOs) stay as they are: Markdown does not nest bold. */
 function bold(text: string): string {
   return text.includes("**") ? text : `**${text}**`;
+}
+
+/** The config sections of the modules that have one in `scope`, by key (a module that is off shows as such). */
+function sectionsOf(config: ResolvedConfig, scope: string): Record<string, unknown> {
+  return Object.fromEntries(
+    config.modules.flatMap((m) => {
+      const key = (m.definition as ApiModule).settings?.key;
+      const instance = m.instances[scope];
+      return key && instance ? [[key, instance.settings]] : [];
+    }),
+  );
 }
 
 function settingsOf(env: ResolvedEnvironment): Record<string, unknown> {

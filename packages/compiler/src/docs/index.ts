@@ -1,30 +1,27 @@
 /**
  * The reviewer docs under `out/docs/`, generated on every compile from the same compiled config
  * as the roots, so what reviewers read is what gets applied. Pure: returns files, writes nothing.
- * Linear in the size of the plan. The config's JSON Schema depends on caja alone: the CLI build
- * computes it (and its document) once, so a compile only reads it.
+ * Linear in the size of the plan. The config's JSON Schema depends on caja alone unless the config
+ * has modules of its own: the CLI build computes caja's (and its document) once (see schema.ts).
  */
-import { configJsonSchema } from "../../../dsl/src/json-schema.js";
+import type { ApiModule } from "@caja/modules";
 import type { Compiled } from "../pipeline.js";
 import type { EmittedFile } from "../emit.js";
 import { phaseGraph, renderSvg } from "../graph.js";
-import { stableStringify } from "../json.js";
 import { environmentsPage } from "./environments.js";
 import type { DocsOptions } from "./markdown.js";
 import { PHASES_SVG, phasesPage } from "./phases.js";
 import { configReferencePage } from "./reference.js";
+import { projectJsonSchema } from "./schema.js";
 
 export { DOC_PAGES, type DocsOptions } from "./markdown.js";
 
 export { DOCS_DIR } from "./paths.js";
 import { DOCS_DIR } from "./paths.js";
 
-/** Defined by the CLI build: `caja.schema.json`'s content, computed at build time (it depends on caja alone). */
-declare const __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__: string | undefined;
-
 export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, options: DocsOptions = {}): EmittedFile[] {
   const { config, plan, todos } = compiled;
-  const schema = configJsonSchema();
+  const { schema, document } = projectJsonSchema(config.modules.map((m) => m.definition as ApiModule));
   const graph = phaseGraph(plan);
   const settings = (schema as { properties?: { defaults?: { properties?: Record<string, { description?: string }> } } }).properties?.defaults?.properties ?? {};
   const groupDescriptions = Object.fromEntries(Object.entries(settings).flatMap(([k, v]) => (v.description ? [[k, v.description]] : [])));
@@ -35,7 +32,7 @@ export function emitDocs(compiled: Pick<Compiled, "config" | "plan" | "todos">, 
     { path: `${DOCS_DIR}/${PHASES_SVG}`, content: renderSvg(graph, `${config.project}: phase graph`) },
     {
       path: `${DOCS_DIR}/caja.schema.json`,
-      content: typeof __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__ === "string" ? __CAJA_CONFIG_JSON_SCHEMA_DOCUMENT__ : stableStringify(schema),
+      content: document,
     },
   ];
 }

@@ -4,7 +4,8 @@
  * per-environment settings and derived values, from resolving a config that sets nothing optional:
  * the defaults the compiler would apply to this project's environments.
  */
-import { configSchema, type ResolvedConfig } from "@caja/dsl/schema";
+import { configSchema, type ResolvedConfig, type Tier } from "@caja/dsl/schema";
+import type { ApiModule } from "@caja/modules";
 import { isTodo } from "@caja/dsl";
 import { code, flatten, pageHeader, table } from "./markdown.js";
 
@@ -204,11 +205,21 @@ function projectDefaults(config: ResolvedConfig): ProjectDefaults {
   }
   if (!withTiers.success) throw new Error(`internal: the default config of this project does not resolve: ${withTiers.error.message}`);
   const resolved = withTiers.data;
+  // A module's section defaults to its tier defaults, through its own schema.
+  const sections = (tier: Tier) =>
+    Object.fromEntries(
+      config.modules.flatMap((m) => {
+        const spec = (m.definition as ApiModule).settings;
+        if (!spec || (m.definition as ApiModule).scope !== "env") return [];
+        const parsed = spec.schema.safeParse(spec.tierDefaults?.[tier] ?? {}, { jitless: true });
+        return parsed.success ? [[spec.key, parsed.data]] : [];
+      }),
+    );
   return {
-    env: new Map(names.map((n) => [n, flatten(resolved.environments[n])])),
+    env: new Map(names.map((n) => [n, flatten({ ...resolved.environments[n], ...sections(config.environments[n]!.tier) })])),
     // Names alone always resolve today; should a rule ever refuse them, the default tier is just not shown.
     tier: new Map(names.map((n) => [n, byName.success ? byName.data.environments[n]!.tier : undefined])),
-    top: flatten({ ...resolved, environments: undefined }),
+    top: flatten({ ...resolved, environments: undefined, modules: undefined }),
   };
 }
 

@@ -193,6 +193,115 @@ export const RULES: readonly Rule[] = [
   },
 
   // ---------------------------------------------------------------------------------------------
+  // ElastiCache (Redis OSS, Valkey)
+  {
+    id: "elasticache-encrypted-at-rest",
+    title: "ElastiCache replication groups are encrypted at rest",
+    severity: "block", checkov: ["CKV_AWS_29"], trivy: ["AWS-0045"], types: ["aws_elasticache_replication_group"],
+    fix: "Set at_rest_encryption_enabled = true (caja's cache module does). It is chosen when the group is created: turning it on replaces the group.",
+    check: (r) => (isOn(r.body.at_rest_encryption_enabled) ? undefined : violation("at_rest_encryption_enabled", `at_rest_encryption_enabled is ${shown(r.body.at_rest_encryption_enabled)}: the cached data and its snapshots would be stored unencrypted`)),
+  },
+  {
+    // A warning: the plan leaves customer-managed keys a cost decision elsewhere (checkov CKV_AWS_136
+    // and CKV_AWS_354 are not followed). Encryption at rest itself is the block above; the key only
+    // decides whose policy governs reading the data and its snapshots.
+    id: "elasticache-encrypted-cmk",
+    title: "ElastiCache replication groups are encrypted with a customer-managed KMS key",
+    severity: "warn", checkov: ["CKV_AWS_191"], trivy: [], types: ["aws_elasticache_replication_group"],
+    fix: "Set kms_key_id to the ARN of a customer-managed aws_kms_key with rotation (caja's cache module creates one per environment).",
+    check: (r) => {
+      const key = r.body.kms_key_id;
+      if (typeof key !== "string" || key === "") return violation("kms_key_id", "kms_key_id is not set: the data is encrypted with a key ElastiCache manages, which no key policy of the account governs");
+      return /(?:^|\/|:)alias\/aws\//.test(key) ? violation("kms_key_id", `kms_key_id is ${shown(key)}, an AWS-managed key`) : undefined;
+    },
+  },
+  {
+    id: "elasticache-encrypted-in-transit",
+    title: "ElastiCache replication groups accept TLS connections only",
+    severity: "block", checkov: ["CKV_AWS_30", "CKV_AWS_31"], trivy: ["AWS-0051"], types: ["aws_elasticache_replication_group"],
+    fix: 'Set transit_encryption_enabled = true and leave transit_encryption_mode unset or "required" ("preferred" is for moving clients to TLS, and lets them stay without it).',
+    check: (r) => {
+      if (!isOn(r.body.transit_encryption_enabled)) {
+        return violation("transit_encryption_enabled", `transit_encryption_enabled is ${shown(r.body.transit_encryption_enabled)}: clients and replicas would exchange data and credentials in plain text`);
+      }
+      return r.body.transit_encryption_mode === "preferred" ? violation("transit_encryption_mode", 'transit_encryption_mode is "preferred": clients may still connect without TLS') : undefined;
+    },
+  },
+  {
+    id: "elasticache-authentication",
+    title: "ElastiCache replication groups require authentication (an RBAC user group, or an AUTH token)",
+    severity: "block", checkov: ["CKV_AWS_31"], trivy: [], types: ["aws_elasticache_replication_group"],
+    fix: "Set user_group_ids to a user group whose users authenticate with IAM (caja's cache module does), or auth_token from a secret, never a literal.",
+    check: (r) => {
+      const groups = asList(r.body.user_group_ids).filter((g) => g !== "");
+      const token = typeof r.body.auth_token === "string" && r.body.auth_token !== "";
+      return groups.length > 0 || token ? undefined : violation("user_group_ids", "neither user_group_ids nor auth_token is set: any client that reaches the port could read and write every key");
+    },
+  },
+  {
+    // Every user group holds a user named "default", and a client that does not authenticate gets
+    // its permissions: AWS's own "default" user is on, needs no password and may run every command.
+    id: "elasticache-default-user-off",
+    title: "ElastiCache user groups switch their default user off",
+    severity: "block", checkov: [], trivy: [], types: ["aws_elasticache_user_group", "aws_elasticache_replication_group"],
+    fix: `Put an aws_elasticache_user with user_name = "default" and an access_string starting with "off" in the group (caja's cache module does), instead of AWS's built-in user "default". A user group managed outside caja cannot be checked: ${SUPPRESS_IF_INTENDED}`,
+    check: (r, { view }) => {
+      if (r.type === "aws_elasticache_replication_group") {
+        return asList(r.body.user_group_ids)
+          .filter((g) => view.resolve(r.root, g)?.type !== "aws_elasticache_user_group")
+          .map((g) => violation("user_group_ids", `user group ${shown(g)} is not managed by caja, so caja cannot check that its default user is off`));
+      }
+      const members = [...asList(r.body.user_ids), ...view.referencing(r, "aws_elasticache_user_group_association", "user_group_id").map((a) => a.body.user_id)];
+      if (members.includes("default")) return violation("user_ids", 'the group holds AWS\'s built-in user "default": any client that reaches the port may run every command without a password');
+      const user = members.map((m) => view.resolve(r.root, m)).find((u) => u?.type === "aws_elasticache_user" && u.body.user_name === "default");
+      if (!user) return violation("user_ids", 'no user named "default" in the group is managed in this root, so caja cannot check that it is off');
+      const access = user.body.access_string;
+      return typeof access === "string" && /^off(?:\s|$)/.test(access)
+        ? undefined
+        : violation("access_string", `the default user ${user.address} has access_string ${shown(access)}: clients that do not authenticate would get its permissions`, user);
+    },
+  },
+  {
+    // Outside prod a lost cache is refilled from the database; in prod it may hold state kept
+    // nowhere else, so snapshots are required there.
+    id: "elasticache-backups",
+    title: "ElastiCache (Redis OSS, Valkey) takes automatic snapshots",
+    severity: "warn", prodSeverity: "block", checkov: ["CKV_AWS_134"], trivy: ["AWS-0050"], types: ["aws_elasticache_replication_group", "aws_elasticache_cluster"],
+    fix: "Set snapshot_retention_limit to 1 or more days (caja's cache module does).",
+    check: (r) => {
+      // A member of a replication group takes the group's snapshots; Memcached has none.
+      if (r.type === "aws_elasticache_cluster" && (r.body.replication_group_id !== undefined || r.body.engine === "memcached")) return undefined;
+      const days = r.body.snapshot_retention_limit;
+      return typeof days === "number" && days >= 1 ? undefined : violation("snapshot_retention_limit", `snapshot_retention_limit is ${shown(days)}${days === undefined ? " (no automatic snapshots)" : ""}: a failed node or a bad write could not be restored`);
+    },
+  },
+  {
+    id: "elasticache-multi-az",
+    title: "ElastiCache fails over automatically to another availability zone in prod",
+    severity: "block", checkov: ["CKV2_AWS_50"], trivy: [], types: ["aws_elasticache_replication_group"], prodOnly: true,
+    fix: "Run 2 or more nodes with automatic_failover_enabled = true and multi_az_enabled = true in the prod environment (caja's cache module does in prod).",
+    check: (r) =>
+      (
+        [
+          ["automatic_failover_enabled", "a failed primary would not be replaced by a replica"],
+          ["multi_az_enabled", "one availability zone failure could take the production cache down"],
+        ] as const
+      )
+        .filter(([attribute]) => !isOn(r.body[attribute]))
+        .map(([attribute, consequence]) => violation(attribute, `${attribute} is ${shown(r.body[attribute])}: ${consequence}`)),
+  },
+  {
+    id: "elasticache-auto-minor-upgrade",
+    title: "ElastiCache applies minor engine upgrades",
+    severity: "block", checkov: ["CKV_AWS_322"], trivy: [], types: ["aws_elasticache_replication_group", "aws_elasticache_cluster"],
+    fix: "Leave auto_minor_version_upgrade unset or true, so engine security patches are applied in the maintenance window.",
+    check: (r) =>
+      r.body.engine !== "memcached" && (r.body.auto_minor_version_upgrade === false || r.body.auto_minor_version_upgrade === "false")
+        ? violation("auto_minor_version_upgrade", "auto_minor_version_upgrade is false: engine security patches would wait for a manual upgrade")
+        : undefined,
+  },
+
+  // ---------------------------------------------------------------------------------------------
   // Load balancer
   {
     id: "alb-drop-invalid-headers",
@@ -871,6 +980,14 @@ function violation(attribute: string, message: string, at?: PlannedResource): Vi
 function mustBe(r: PlannedResource, attribute: string, expected: unknown, consequence: string): Violation | undefined {
   const value = r.body[attribute];
   return value === expected ? undefined : violation(attribute, `${attribute} is ${shown(value)}: ${consequence}`);
+}
+
+/**
+ * A flag the provider may take as a boolean or, where it keeps "unset" apart from false (a
+ * nullable bool such as at_rest_encryption_enabled in newer providers), as the string "true".
+ */
+function isOn(value: unknown): boolean {
+  return value === true || value === "true";
 }
 
 function isApplication(r: PlannedResource): boolean {

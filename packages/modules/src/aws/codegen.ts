@@ -1,12 +1,15 @@
 /**
  * The generation logic behind `scripts/gen-aws-types.ts`, kept pure so a test can check that the
  * committed outputs are current without the full provider schema:
- *   - `pruneProviderSchema`: `terraform providers schema -json` output -> the committed subset;
+ *   - `pruneProviderSchema`: `terraform providers schema -json` output -> the committed subset
+ *     (the types of `types.json`) or the rest of the provider (`otherTypes`);
  *   - `canonicalJson`: the subset's file form (sorted keys, 2-space indent, trailing newline);
- *   - `generateTypes`: subset -> `resources.generated.ts`, through json-schema-to-typescript.
+ *   - `encodeSchemaLines`: the rest's file form, `schema.others.jsonl` (see there);
+ *   - `generateTypes`: subset -> `resources.generated.ts`, through json-schema-to-typescript;
+ *   - `generateOtherTypes`: the rest -> `resources.others.generated.d.ts`, written directly.
  */
 import { compile, type JSONSchema } from "json-schema-to-typescript";
-import type { AttributeSchema, BlockSchema, BlockTypeSchema, CtyType, SchemaSubset } from "./validate.js";
+import type { AttributeSchema, BlockSchema, BlockTypeSchema, CtyType, EncodedBlock, SchemaSubset } from "./validate.js";
 
 export const PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws";
 
@@ -31,22 +34,39 @@ export function compareCodePoints(a: string, b: string): number {
 
 /** Deterministic JSON: object keys sorted by code point, 2-space indent, trailing newline. */
 export function canonicalJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === "object") {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort(compareCodePoints)) out[k] = sort((v as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
+  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+}
+
+/** `value` with every object's keys in code point order, for `JSON.stringify`. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort(compareCodePoints)) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+/** Every provider type that `types` does not list: what `schema.others.jsonl` holds. */
+export function otherTypes(providerSchemaJson: unknown, types: TypeList): TypeList {
+  const all = providerSchemas(providerSchemaJson);
+  const rest = (section: "resource_schemas" | "data_source_schemas", listed: readonly string[]) => {
+    const skip = new Set(listed);
+    return Object.keys(all[section] ?? {}).filter((t) => !skip.has(t)).sort(compareCodePoints);
   };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
+  return { resources: rest("resource_schemas", types.resources), data: rest("data_source_schemas", types.data) };
+}
+
+function providerSchemas(providerSchemaJson: unknown): Record<string, any> {
+  const all = (providerSchemaJson as { provider_schemas?: Record<string, any> }).provider_schemas?.[PROVIDER_ADDRESS];
+  if (!all) throw new Error(`no "${PROVIDER_ADDRESS}" in provider_schemas: is this \`terraform providers schema -json\` output?`);
+  return all;
 }
 
 /** The provider schema pruned to `types`; throws when a type is missing from the provider. */
 export function pruneProviderSchema(providerSchemaJson: unknown, types: TypeList): SchemaSubset {
-  const all = (providerSchemaJson as { provider_schemas?: Record<string, any> }).provider_schemas?.[PROVIDER_ADDRESS];
-  if (!all) throw new Error(`no "${PROVIDER_ADDRESS}" in provider_schemas: is this \`terraform providers schema -json\` output?`);
+  const all = providerSchemas(providerSchemaJson);
   const pick = (section: "resource_schemas" | "data_source_schemas", names: readonly string[]) => {
     const out: Record<string, { block: BlockSchema }> = {};
     const missing = names.filter((n) => !all[section]?.[n]);
@@ -140,17 +160,23 @@ export async function generateTypes(subset: SchemaSubset): Promise<string> {
     }
   }
 
-  const mapSchema = (title: string, description: string, entries: Record<string, string>): JSONSchema => ({
-    title,
-    description,
-    type: "object",
-    properties: Object.fromEntries(Object.entries(entries).map(([type, name]) => [type, { tsType: name }])),
-    required: Object.keys(entries),
-    additionalProperties: false,
-  });
+  // The maps cover the whole provider: the subset's entries here, typed in detail, over the rest.
+  const map = (name: string, base: string, what: string, entries: Record<string, string>) =>
+    [
+      "/**",
+      ` * Every ${what} type of the hashicorp/aws provider, to the type of its body: the ones caja's`,
+      ` * modules use are declared in this file, the others in ${OTHER_TYPES_FILE}.`,
+      " */",
+      `export interface ${name} extends ${base} {`,
+      ...Object.entries(entries).map(([type, iface]) => `  ${type}: ${iface};`),
+      "}",
+      "",
+    ].join("\n");
   const head = [
-    await compileBody(mapSchema("AwsResources", "Resource types caja emits, to the type of their body.", maps.resource), "AwsResources", ["AwsResources"]),
-    await compileBody(mapSchema("AwsDataSources", "Data source types caja reads, to the type of their body.", maps.data), "AwsDataSources", ["AwsDataSources"]),
+    `import type { ${OTHER_MAPS.data}, ${OTHER_MAPS.resource} } from "./${OTHER_TYPES_FILE.replace(/\.d\.ts$/, ".js")}";`,
+    "",
+    map("AwsResources", OTHER_MAPS.resource, "resource", maps.resource),
+    map("AwsDataSources", OTHER_MAPS.data, "data source", maps.data),
   ];
   return [HEADER, "", ...head, ...sections].join("\n").trimEnd() + "\n";
 }
@@ -271,4 +297,261 @@ function ctyJsonSchema(t: CtyType): JSONSchema {
     default:
       throw new Error(`unknown cty type ${JSON.stringify(t)}`);
   }
+}
+
+/** Where the provider's types outside the subset are declared, beside `resources.generated.ts`. */
+export const OTHER_TYPES_FILE = "resources.others.generated.d.ts";
+
+const OTHER_MAPS = { resource: "AwsOtherResources", data: "AwsOtherDataSources" } as const;
+
+/**
+ * `schema.others.jsonl`: one line per type, `["resource" | "data", type, {"block", "shared"?}]`,
+ * resources first, types in code point order, each line canonical JSON without whitespace. The
+ * provider's deep blocks take 60 MB pretty-printed, 9.6 MB compact; sharing repeated subtrees
+ * (see `repeatedSubtrees`) brings that to 3 MB. One line per type keeps a provider upgrade's diff
+ * to the types it changes, and lets the validator parse only the line of a type it checks. A
+ * nested block given as a number is that entry of the line's `shared`.
+ */
+export function encodeSchemaLines(schema: SchemaSubset): string {
+  const lines: string[] = [];
+  for (const kind of ["resource", "data"] as const) {
+    const schemas = kind === "resource" ? schema.resource_schemas : schema.data_source_schemas;
+    for (const type of Object.keys(schemas).sort(compareCodePoints)) {
+      lines.push(`${JSON.stringify(sortKeys([kind, type, encodeType(schemas[type]!.block)]))}\n`);
+    }
+  }
+  return lines.join("");
+}
+
+function encodeType(block: BlockSchema): { block: EncodedBlock; shared?: EncodedBlock[] } {
+  const keyOf = blockKeyer();
+  const repeated = repeatedSubtrees(block, keyOf);
+  const shared: EncodedBlock[] = [];
+  const index = new Map<string, number>();
+  const encode = (b: BlockSchema): EncodedBlock => {
+    if (!b.block_types) return b;
+    const blockTypes: Record<string, NonNullable<EncodedBlock["block_types"]>[string]> = {};
+    for (const name of Object.keys(b.block_types).sort(compareCodePoints)) {
+      const bt = b.block_types[name]!;
+      const key = sharedKey(bt.block, repeated, keyOf);
+      let ref: EncodedBlock | number;
+      if (key === undefined) ref = encode(bt.block);
+      else {
+        let i = index.get(key);
+        if (i === undefined) {
+          // Numbered before its own subtree, so the table reads in the order the blocks are met.
+          i = shared.push({}) - 1;
+          index.set(key, i);
+          shared[i] = encode(bt.block);
+        }
+        ref = i;
+      }
+      blockTypes[name] = { ...bt, block: ref };
+    }
+    return { ...b, block_types: blockTypes };
+  };
+  const root = encode(block);
+  return shared.length > 0 ? { block: root, shared } : { block: root };
+}
+
+/**
+ * The nested blocks of a type that occur more than once in it and have nested blocks of their own,
+ * by key (see `blockKeyer`): the provider repeats whole subtrees (wafv2's rule statements nest the
+ * same statements three levels deep, QuickSight's visuals recur under every sheet), so that the
+ * 2,049 types outside the subset hold 49,000 nested blocks, and 6,000 once those are shared.
+ * Repeated leaves stay where they are: sharing them saves little and would name, say, every
+ * `{ name, value }` pair of a type after the first one.
+ */
+function repeatedSubtrees(block: BlockSchema, keyOf: (block: BlockSchema) => string): Set<string> {
+  const counts = new Map<string, number>();
+  const walk = (b: BlockSchema) => {
+    for (const bt of Object.values(b.block_types ?? {})) {
+      if (hasBlocks(bt.block)) {
+        const key = keyOf(bt.block);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      walk(bt.block);
+    }
+  };
+  walk(block);
+  return new Set([...counts].filter(([, n]) => n > 1).map(([key]) => key));
+}
+
+function sharedKey(block: BlockSchema, repeated: ReadonlySet<string>, keyOf: (block: BlockSchema) => string): string | undefined {
+  if (repeated.size === 0 || !hasBlocks(block)) return undefined;
+  const key = keyOf(block);
+  return repeated.has(key) ? key : undefined;
+}
+
+function hasBlocks(block: BlockSchema): boolean {
+  return Object.keys(block.block_types ?? {}).length > 0;
+}
+
+/**
+ * Keys of block shapes (descriptions included) within one type: equal shapes, equal keys. A key
+ * numbers its nested blocks' keys instead of spelling them, or keying the deepest types (wafv2,
+ * QuickSight) would take seconds.
+ */
+function blockKeyer(): (block: BlockSchema) => string {
+  const keys = new WeakMap<BlockSchema, string>();
+  const numbers = new Map<string, number>();
+  const keyOf = (block: BlockSchema): string => {
+    let key = keys.get(block);
+    if (key === undefined) {
+      const children = Object.keys(block.block_types ?? {})
+        .sort(compareCodePoints)
+        .map((name) => {
+          const { block: child, ...facts } = block.block_types![name]!;
+          const childKey = keyOf(child);
+          let n = numbers.get(childKey);
+          if (n === undefined) numbers.set(childKey, (n = numbers.size));
+          return [name, sortKeys(facts), n];
+        });
+      key = JSON.stringify([sortKeys(block.attributes ?? {}), block.deprecated === true, children]);
+      keys.set(block, key);
+    }
+    return key;
+  };
+  return keyOf;
+}
+
+/**
+ * `resources.others.generated.d.ts`: the maps `AwsOtherResources` and `AwsOtherDataSources`, and an
+ * interface per type named and typed as `generateTypes` types the subset, nested blocks included,
+ * but written here directly: json-schema-to-typescript and its formatter would take minutes over
+ * 2,000 types. A repeated subtree is one interface, named after the shortest path it occurs at:
+ * an interface per path would make 23 MB of declarations instead of 3, and every type check of a
+ * config 0.25 s slower for parsing them.
+ */
+export function generateOtherTypes(schema: SchemaSubset): string {
+  const used = new Set<string>(["AwsResources", "AwsDataSources", ...Object.values(OTHER_MAPS)]);
+  const claim = (name: string, what: string) => {
+    if (used.has(name)) throw new Error(`generated interface name ${name} is used twice: again for ${what}`);
+    used.add(name);
+  };
+  const head: string[] = [];
+  const types: string[] = [];
+  for (const kind of ["resource", "data"] as const) {
+    const schemas = kind === "resource" ? schema.resource_schemas : schema.data_source_schemas;
+    const entries: string[] = [];
+    for (const type of Object.keys(schemas).sort(compareCodePoints)) {
+      const name = interfaceName(kind, type);
+      claim(name, `${kind} ${type}`);
+      entries.push(`  ${type}: ${name};`);
+      types.push(typeInterfaces(kind, type, name, schemas[type]!.block, claim));
+    }
+    const what = kind === "resource" ? "resource" : "data source";
+    head.push(
+      "/**",
+      ` * The hashicorp/aws provider's ${what} types that caja's modules do not use, to the type of`,
+      " * their body (resources.generated.ts declares the others).",
+      " */",
+      `export interface ${OTHER_MAPS[kind]} {`,
+      ...entries,
+      "}",
+      "",
+    );
+  }
+  return [HEADER, "", ...head, types.join("\n\n"), ""].join("\n");
+}
+
+/** A type's interface, then those of its nested blocks, breadth first. */
+function typeInterfaces(kind: "resource" | "data", type: string, name: string, block: BlockSchema, claim: (name: string, what: string) => void): string {
+  const keyOf = blockKeyer();
+  const repeated = repeatedSubtrees(block, keyOf);
+  const sharedNames = new Map<string, string>();
+  const queue = [{ block, name, what: `${kind} ${type}` }];
+  const out = [`/**`, ` * Arguments of \`${kind} "${type}"\`.`, ` */`];
+  for (let i = 0; i < queue.length; i++) {
+    const { block: b, name: iface, what } = queue[i]!;
+    out.push(`export interface ${iface} {`);
+    const attributes = b.attributes ?? {};
+    for (const attr of Object.keys(attributes).sort(compareCodePoints)) {
+      const a = attributes[attr]!;
+      if (!a.required && !a.optional) continue; // computed-only: not settable
+      out.push(...docComment(a.description ? [a.description] : [], a.deprecated), `  ${propertyName(attr)}${a.required ? "" : "?"}: ${ctyTs(a.type).text};`);
+    }
+    const blockTypes = b.block_types ?? {};
+    for (const child of Object.keys(blockTypes).sort(compareCodePoints)) {
+      const bt = blockTypes[child]!;
+      const key = sharedKey(bt.block, repeated, keyOf);
+      let ref = key === undefined ? undefined : sharedNames.get(key);
+      if (ref === undefined) {
+        ref = `${iface}_${pascalCase(child)}`;
+        claim(ref, `${what}.${child}`);
+        if (key !== undefined) sharedNames.set(key, ref);
+        queue.push({ block: bt.block, name: ref, what: `${what}.${child}` });
+      }
+      const facts = `Nested block (${bt.nesting_mode}${bt.min_items ? `, min ${bt.min_items}` : ""}${bt.max_items ? `, max ${bt.max_items}` : ""}).`;
+      out.push(...docComment([facts], bt.block.deprecated), `  ${propertyName(child)}${(bt.min_items ?? 0) >= 1 ? "" : "?"}: ${nestedTs(bt.nesting_mode, ref, `${what}.${child}`)};`);
+    }
+    out.push("}");
+  }
+  return out.join("\n");
+}
+
+/** The same shapes `blockJsonSchema` gives json-schema-to-typescript. */
+function nestedTs(mode: BlockTypeSchema["nesting_mode"], ref: string, what: string): string {
+  switch (mode) {
+    case "single":
+    case "group":
+      return `${ref} | [${ref}]`;
+    case "list":
+    case "set":
+      return `${ref}[] | ${ref}`;
+    case "map":
+      return `{ [label: string]: ${ref} }`;
+    default:
+      throw new Error(`${what}: unknown nesting_mode ${String(mode)}`);
+  }
+}
+
+/** The TypeScript `ctyJsonSchema` gives through json-schema-to-typescript; `union` asks for parentheses in an array. */
+function ctyTs(t: CtyType): { text: string; union: boolean } {
+  if (typeof t === "string") {
+    switch (t) {
+      case "string":
+        return { text: "string", union: false };
+      case "number":
+        return { text: "number | string", union: true };
+      case "bool":
+        return { text: "boolean | string", union: true };
+      case "dynamic":
+        return { text: "unknown", union: false };
+      default:
+        throw new Error(`unknown cty type ${JSON.stringify(t)}`);
+    }
+  }
+  switch (t[0]) {
+    case "list":
+    case "set": {
+      const item = ctyTs(t[1]);
+      return { text: `${item.union ? `(${item.text})` : item.text}[] | string`, union: true };
+    }
+    case "map":
+      return { text: `{ [k: string]: ${ctyTs(t[1]).text} }`, union: false };
+    case "object": {
+      const fields = t[1];
+      const optional = new Set(t[2] ?? []);
+      const names = Object.keys(fields).sort(compareCodePoints);
+      const members = names.map((n) => `${propertyName(n)}${optional.has(n) ? "?" : ""}: ${ctyTs(fields[n]!).text}`);
+      return { text: members.length > 0 ? `{ ${members.join("; ")} }` : "{}", union: false };
+    }
+    case "tuple":
+      return { text: `[${t[1].map((item) => ctyTs(item).text).join(", ")}]`, union: false };
+    default:
+      throw new Error(`unknown cty type ${JSON.stringify(t)}`);
+  }
+}
+
+function propertyName(name: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** Indented TSDoc, one line when it can be: the summary, then `@deprecated`. */
+function docComment(lines: readonly string[], deprecated: boolean | undefined): string[] {
+  const text = tsdoc(lines, deprecated);
+  if (text === undefined) return [];
+  const all = text.split("\n");
+  return all.length === 1 ? [`  /** ${all[0]} */`] : ["  /**", ...all.map((l) => `   * ${l}`), "   */"];
 }

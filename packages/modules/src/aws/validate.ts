@@ -1,12 +1,16 @@
 /**
- * Checks resource and data source bodies against the hashicorp/aws provider schema, pruned to the
- * types caja emits (`schema.subset.json`, written by `scripts/gen-aws-types.ts`). Pure: the schema
- * is a static import. It catches what `terraform validate` would, without Terraform or the provider:
- * unknown or missing arguments, computed-only attributes being set, blocks written as attributes
- * (and the reverse), wrong value shapes and `max_items`. Strings holding a Terraform template
+ * Checks resource and data source bodies against the hashicorp/aws provider schema, pruned by
+ * `scripts/gen-aws-types.ts`: the types caja's modules emit are a static import
+ * (`schema.subset.json`); every other type of the provider is read from `schema.others.jsonl` when
+ * a body of one is first checked, so a compile that uses none reads nothing more. It catches what
+ * `terraform validate` would, without Terraform or the provider: unknown or missing arguments,
+ * computed-only attributes being set, blocks written as attributes (and the reverse), wrong value
+ * shapes and `max_items`. Strings holding a Terraform template
  * (`${...}` / `%{...}`, or an unrendered caja expression token) are accepted for every attribute,
  * since their value is only known at plan time; nested blocks can never be expressions.
  */
+import { readFileSync } from "node:fs";
+import { join as joinPath } from "node:path";
 import schema from "./schema.subset.json" with { type: "json" };
 
 export interface SchemaIssue {
@@ -56,7 +60,17 @@ export interface SchemaSubset {
   readonly data_source_schemas: { readonly [type: string]: { readonly block: BlockSchema } };
 }
 
+/** A block as `schema.others.jsonl` writes it: a nested block may be a number, an entry of its line's `shared`. */
+export interface EncodedBlock {
+  readonly attributes?: { readonly [name: string]: AttributeSchema };
+  readonly block_types?: { readonly [name: string]: Omit<BlockTypeSchema, "block"> & { readonly block: EncodedBlock | number } };
+  readonly deprecated?: boolean;
+}
+
 const SUBSET = schema as unknown as SchemaSubset;
+
+/** The provider's types outside the subset, one per line (see `encodeSchemaLines` in codegen.ts). */
+export const OTHERS_FILE = "schema.others.jsonl";
 
 const RESOURCE_META = new Set(["count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"]);
 const DATA_META = new Set(["count", "for_each", "depends_on", "provider", "lifecycle"]);
@@ -67,27 +81,110 @@ const COMMENT = "//";
 /** Terraform built-ins that are not part of the aws provider. */
 const BUILTIN = { resource: new Set(["terraform_data"]), data: new Set(["terraform_remote_state"]) };
 
+/** The resource types caja's modules emit (`types.json`). */
 export function resourceTypes(): string[] {
   return Object.keys(SUBSET.resource_schemas).sort();
 }
 
+/** The data source types caja's modules read (`types.json`). */
 export function dataSourceTypes(): string[] {
   return Object.keys(SUBSET.data_source_schemas).sort();
+}
+
+/** Every resource or data source type of the provider, in code unit order; reads the others' file. */
+export function providerTypes(kind: "resource" | "data"): string[] {
+  const subset = kind === "resource" ? SUBSET.resource_schemas : SUBSET.data_source_schemas;
+  const o = others();
+  o.names ??= otherTypeNames(o.text);
+  return [...Object.keys(subset), ...o.names[kind]].sort();
+}
+
+/** The pruned schema of a provider type, or undefined for a type the provider does not have. */
+export function blockSchema(kind: "resource" | "data", type: string): BlockSchema | undefined {
+  const subset = kind === "resource" ? SUBSET.resource_schemas : SUBSET.data_source_schemas;
+  if (Object.hasOwn(subset, type)) return subset[type]!.block;
+  const o = others();
+  const key = JSON.stringify([kind, type]);
+  if (o.decoded.has(key)) return o.decoded.get(key);
+  // The line starts as the canonical JSON of `[kind, type, ...]` does: found without parsing the file.
+  const head = Buffer.from(`${key.slice(0, -1)},`);
+  const start = o.text.subarray(0, head.length).equals(head) ? 0 : lineAfter(o.text.indexOf(Buffer.concat([NEWLINE, head])));
+  let block: BlockSchema | undefined;
+  if (start !== undefined) {
+    const end = o.text.indexOf(NEWLINE, start);
+    block = decodeSchemaLine(o.text.toString("utf8", start, end < 0 ? o.text.length : end)).block;
+  }
+  o.decoded.set(key, block);
+  return block;
+}
+
+const NEWLINE = Buffer.from("\n");
+
+function lineAfter(newline: number): number | undefined {
+  return newline < 0 ? undefined : newline + 1;
+}
+
+interface Others {
+  readonly text: Buffer;
+  readonly decoded: Map<string, BlockSchema | undefined>;
+  /** Only to suggest a type for an unknown one. */
+  names?: { readonly resource: readonly string[]; readonly data: readonly string[] };
+}
+
+let othersFile: Others | undefined;
+
+/**
+ * The others' file, read once (3 MB); a type's line is found by how it starts and parsed when the
+ * type is first checked (0.6 KB for the median type, 0.7 MB for the largest). It is read from `__dirname`: this folder from source
+ * (vitest defines `__dirname` there), the CLI bundle's once built, where scripts/build.mjs copies
+ * it. The bundle is CommonJS, so `import.meta.url` would be empty in it.
+ */
+function others(): Others {
+  if (othersFile) return othersFile;
+  const dir = typeof __dirname === "string" ? __dirname : undefined;
+  if (dir === undefined) throw new Error(`internal: ${OTHERS_FILE} is read from __dirname, which this ES module has none of: run it from the CLI bundle or vitest`);
+  othersFile = { text: readFileSync(joinPath(dir, OTHERS_FILE)), decoded: new Map() };
+  return othersFile;
+}
+
+function otherTypeNames(text: Buffer): { resource: string[]; data: string[] } {
+  const names = { resource: [] as string[], data: [] as string[] };
+  for (const m of text.toString("latin1").matchAll(/^\["(resource|data)","([^"]+)",/gm)) names[m[1] as "resource" | "data"].push(m[2]!);
+  return names;
+}
+
+/** One line of `schema.others.jsonl`, shared subtrees in place (shared, not copied: checks only read them). */
+export function decodeSchemaLine(line: string): { kind: "resource" | "data"; type: string; block: BlockSchema } {
+  const [kind, type, encoded] = JSON.parse(line) as ["resource" | "data", string, { block: EncodedBlock; shared?: EncodedBlock[] }];
+  const shared = encoded.shared ?? [];
+  const resolved = new Map<number, BlockSchema>();
+  const decode = (b: EncodedBlock | number): BlockSchema => {
+    if (typeof b === "number") {
+      let block = resolved.get(b);
+      if (block === undefined) {
+        const entry = shared[b];
+        if (entry === undefined) throw new Error(`internal: ${OTHERS_FILE}: ${kind} ${type} refers to shared block ${b}, which it lacks`);
+        block = decode(entry);
+        resolved.set(b, block);
+      }
+      return block;
+    }
+    if (!b.block_types) return b as BlockSchema;
+    const blockTypes: Record<string, BlockTypeSchema> = {};
+    for (const [name, bt] of Object.entries(b.block_types)) blockTypes[name] = { ...bt, block: decode(bt.block) };
+    return { ...b, block_types: blockTypes };
+  };
+  return { kind, type, block: decode(encoded.block) };
 }
 
 /** Issues in one `resource "type" "name"` / `data "type" "name"` body; paths are relative to it. */
 export function validateResourceBody(kind: "resource" | "data", type: string, body: Record<string, unknown>): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
-  const schemas = kind === "resource" ? SUBSET.resource_schemas : SUBSET.data_source_schemas;
-  const entry = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
-  if (!entry) {
-    const hint = suggest(type, Object.keys(schemas));
-    issues.push({
-      path: "",
-      message:
-        `unknown ${kind === "resource" ? "resource" : "data source"} type "${type}"${hint}: ` +
-        `not in the AWS schema subset (add it to packages/modules/src/aws/types.json and run gen-aws-types)`,
-    });
+  const block = blockSchema(kind, type);
+  if (!block) {
+    const hint = suggest(type, providerTypes(kind));
+    const what = kind === "resource" ? "resource" : "data source";
+    issues.push({ path: "", message: `unknown ${what} type "${type}"${hint}: the hashicorp/aws provider has no such ${what} type` });
     return issues;
   }
   if (!isPlainObject(body)) {
@@ -103,7 +200,7 @@ export function validateResourceBody(kind: "resource" | "data", type: string, bo
   if (body.count !== undefined && body.for_each !== undefined) {
     issues.push({ path: "for_each", message: `"count" and "for_each" cannot both be set` });
   }
-  checkBlock(entry.block, rest, "", type, issues);
+  checkBlock(block, rest, "", type, issues);
   return issues;
 }
 
@@ -403,16 +500,19 @@ function join(path: string, key: string): string {
 
 /** ` (did you mean "x"?)` for a close name, else "". */
 function suggest(name: string, candidates: readonly string[]): string {
+  const limit = Math.max(2, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: most of the provider's 2,000 types are skipped.
+    if (Math.abs(candidate.length - name.length) > Math.min(limit, bestDistance)) continue;
     const d = distance(name, candidate);
     if (d < bestDistance || (d === bestDistance && best !== undefined && candidate < best)) {
       best = candidate;
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean "${best}"?)` : "";
+  return best !== undefined && bestDistance <= limit ? ` (did you mean "${best}"?)` : "";
 }
 
 function distance(a: string, b: string): number {

@@ -5,7 +5,8 @@
  * reference, a literal known at compile time, or a `terraform_remote_state` read from the root
  * the producer was placed in.
  */
-import type { ResolvedConfig, ResolvedEnvironment, Todo } from "@caja/dsl/schema";
+// Relative, so the declarations emitted for `caja/module` carry these types along.
+import type { ResolvedConfig, ResolvedEnvironment, Todo } from "../../../dsl/src/schema.js";
 import type { NameRule } from "./naming.js";
 import type { RootBuilder, VariableSpec } from "./root.js";
 

@@ -4,7 +4,7 @@
  * so it is stable across compiles and two long names rarely collide; when they do, the engine
  * reports the collision instead of letting AWS reject the second apply.
  */
-import { fnv1a } from "@caja/dsl";
+import { fnv1a } from "../../../dsl/src/hash.js";
 
 /** Name rules of one kind of AWS resource (provider validators and API limits). */
 export interface NameRule {

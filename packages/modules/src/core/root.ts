@@ -58,6 +58,8 @@ export interface Entry {
   readonly options: ResourceOptions;
   /** The module that added it (for docs and error messages). */
   readonly module: string;
+  /** Where a user's module added it (`file:line:col`, or a bundle frame), so a bad body is reported there. */
+  readonly site?: string;
 }
 
 export interface OutputSpec {
@@ -108,12 +110,17 @@ export class RootBuilder {
   readonly remoteReads = new Map<string, RemoteStateRead>();
   private readonly names = new Set<string>();
   private currentModule = "";
+  private locate: (() => string | undefined) | undefined;
 
   constructor(readonly id: string) {}
 
-  /** Attribute what follows to `module` (the engine calls this before each module builds). */
-  enter(module: string): void {
+  /**
+   * Attribute what follows to `module` (the engine calls this before each module builds);
+   * `locate`: where each addition was made, for a user's module (a stack read per resource).
+   */
+  enter(module: string, locate?: () => string | undefined): void {
     this.currentModule = module;
+    this.locate = locate;
   }
 
   resource<T extends ResourceType>(type: T, name: string, body: AwsResources[T], options: ResourceOptions = {}): Handle<T> {
@@ -175,7 +182,8 @@ export class RootBuilder {
   private add<T extends string>(handle: Handle<T>, body: Record<string, unknown>, options: ResourceOptions): Handle<T> {
     if (this.names.has(handle.address)) throw new Error(`internal: ${handle.address} declared twice in ${this.id}`);
     this.names.add(handle.address);
-    this.entries.push({ handle, body, options, module: this.currentModule });
+    const site = this.locate?.();
+    this.entries.push({ handle, body, options, module: this.currentModule, ...(site ? { site } : {}) });
     return handle;
   }
 }

@@ -187,7 +187,7 @@ async function run(
   env: ReturnType<typeof setup>,
   terraform: FakeTerraform,
   targets: readonly string[],
-  options: { parallel?: number; offline?: boolean; heartbeatMs?: number; saved?: RunSpec["saved"] } = {},
+  options: { parallel?: number; offline?: boolean; heartbeatMs?: number; saved?: RunSpec["saved"]; oneAtATime?: RunSpec["oneAtATime"] } = {},
 ): Promise<{ results: RootResult[]; lines: string[]; blocks: (readonly string[])[]; outcome: (id: string) => Outcome }> {
   const blocks: (readonly string[])[] = [];
   const results = await runRoots({
@@ -202,6 +202,7 @@ async function run(
     print: (lines) => blocks.push([...lines]),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.saved ? { saved: options.saved } : {}),
+    ...(options.oneAtATime ? { oneAtATime: options.oneAtATime } : {}),
   });
   return { results, blocks, lines: blocks.flat(), outcome: (id) => results.find((r) => r.root === id)!.outcome };
 }
@@ -383,6 +384,15 @@ describe("destroying", () => {
       }
       expect(tf.callsFor(root.id).find((c) => c.args[0] === "plan")!.args).toContain("-destroy");
     }
+  });
+
+  it("applies the roots it is told to one change at a time with -parallelism=1, and the others as usual", async () => {
+    const env = setup();
+    const tf = new FakeTerraform(env.runDir, env.manifest).applied(env.all);
+    await run("destroy", env, tf, ["dev"], { oneAtATime: (root) => root.id === "dev/20-network" });
+    const applyOf = (id: string) => tf.callsFor(id).find((c) => c.args[0] === "apply")!.args;
+    expect(applyOf("dev/20-network")).toEqual(["apply", "-input=false", "-no-color", "-parallelism=1", PLAN_FILE]);
+    expect(applyOf("dev/50-service")).toEqual(["apply", "-input=false", "-no-color", PLAN_FILE]);
   });
 
   it("keeps a root that a root outside the run still uses, and skips roots without state", async () => {

@@ -152,6 +152,16 @@ describe("mistakes in a module are located in its own file", () => {
     expect(err).toContain(`module queue: aws_sqs_queue.jobs.delay: unsupported argument "delay" in aws_sqs_queue`);
   });
 
+  it("a reference to a resource the root does not have", () => {
+    const { err, module } = failing(({ module }) => ({
+      module: module
+        .replace(`import { defineModule, NETWORKING, z }`, `import { defineModule, expr, NETWORKING, z }`)
+        .replace(`sqs_managed_sse_enabled: true,`, `sqs_managed_sse_enabled: true,\n      redrive_policy: expr("aws_sqs_queue.dead.arn"),`),
+    }));
+    expect(err).toContain(`modules/queue.ts:${lineColOf(module, `resource("aws_sqs_queue"`)}`);
+    expect(err).toMatch(/module queue: aws_sqs_queue\.jobs\.redrive_policy: "\$\{aws_sqs_queue\.dead\.arn\}": .*aws_sqs_queue\.dead/);
+  });
+
   it("a build that throws", () => {
     const { err, module } = failing(({ module }) => ({ module: module.replace(`const name = ctx.name("jobs");`, `const name = ctx.name("jobs");\n    if (name) throw new Error("no queue today");`) }));
     expect(err).toContain(`modules/queue.ts:${lineColOf(module, `new Error("no queue today")`)}`);
@@ -162,6 +172,8 @@ describe("mistakes in a module are located in its own file", () => {
     const { err, module } = failing(({ module }) => ({ module: module.replace(`number: 3.5,`, `number: 3,`) }));
     expect(err).toContain(`modules/queue.ts:${lineColOf(module, "defineModule({")}`);
     expect(err).toContain(`phase 3 is the plan's "persistence" phase: join it with phase: "persistence"`);
+    // Its section in the config is not reported as an unknown field besides.
+    expect(err).toContain("caja: 1 problem in the config");
   });
 
   it("a bad value in its config section: at the field in caja.config.ts", () => {

@@ -38,18 +38,20 @@ export function registerModules(value: unknown): Registered {
   const own = isObject(value) ? value.modules : undefined;
   const listed = Array.isArray(own) ? own : [];
   const modules: ApiModule[] = [...API_MODULES];
+  const rejected: ApiModule[] = [];
   listed.forEach((m, i) => {
     // Anything else is reported by the schema, at the element.
     if (!isApiModule(m)) return;
     const problems = definitionProblems(m, modules);
     for (const message of problems) issues.push({ path: ["modules", i], message: `module "${String(m.id)}": ${message}`, ...(m.site ? { site: m.site } : {}) });
-    if (problems.length === 0) modules.push(m);
+    (problems.length === 0 ? modules : rejected).push(m);
   });
   for (const m of API_MODULES) {
     const problems = definitionProblems(m, API_MODULES.filter((o) => o !== m));
     if (problems.length > 0) throw new Error(`internal: module ${m.id}: ${problems.join("; ")}`);
   }
-  return { modules, rest: withoutSections(value, modules), issues };
+  // A rejected module's section is split off too: its definition is the mistake, not the section.
+  return { modules, rest: withoutSections(value, [...modules, ...rejected]), issues };
 }
 
 function definitionProblems(m: ApiModule, others: readonly ApiModule[]): string[] {
@@ -112,7 +114,12 @@ function isZodSchema(value: unknown): value is z.ZodType {
 
 /** The ids of the phases modules add, by scope: their roots take `extend.<id>` like the plan's own. */
 function newPhases(modules: readonly ApiModule[], scope: "global" | "env"): Set<string> {
-  return new Set(modules.filter((m) => m.scope === scope && typeof m.phase === "object").map((m) => (m.phase as NewPhase).id));
+  return new Set(modules.flatMap((m) => (m.scope === scope && typeof m.phase === "object" && m.phase !== null && typeof m.phase.id === "string" ? [m.phase.id] : [])));
+}
+
+/** The section keys of `modules` in `scope`. */
+function sectionKeys(modules: readonly ApiModule[], scope: "global" | "env"): Set<string> {
+  return new Set(modules.flatMap((m) => (m.scope === scope && typeof m.settings?.key === "string" ? [m.settings.key] : [])));
 }
 
 /**
@@ -121,8 +128,7 @@ function newPhases(modules: readonly ApiModule[], scope: "global" | "env"): Set<
  */
 function withoutSections(value: unknown, modules: readonly ApiModule[]): unknown {
   if (!isObject(value)) return value;
-  const top = new Set(modules.filter((m) => m.scope === "global" && m.settings).map((m) => m.settings!.key));
-  const env = new Set(modules.filter((m) => m.scope === "env" && m.settings).map((m) => m.settings!.key));
+  const [top, env] = [sectionKeys(modules, "global"), sectionKeys(modules, "env")];
   const [globalPhases, envPhases] = [newPhases(modules, "global"), newPhases(modules, "env")];
   if (top.size + env.size + globalPhases.size + envPhases.size === 0) return value;
   const strip = (o: unknown, keys: ReadonlySet<string>, phases: ReadonlySet<string>) => {

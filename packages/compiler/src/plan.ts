@@ -230,6 +230,7 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
         issues.push({ path: "", message: `module ${module.id} declares output "${output}" but did not produce it in ${id} (call ctx.root.output("${output}", ...) in build)`, ...siteOf(module) });
       }
     }
+    checkReferences(plan);
     const extension = slot.env ? slot.env.extend[slot.phase.id] : config.extend[slot.phase.id];
     if (extension) extend(plan, extension, slot.env ? `environments.${slot.env.name}.extend.${slot.phase.id}` : `extend.${slot.phase.id}`);
     building.pop();
@@ -246,6 +247,21 @@ export function planRoots(config: ResolvedConfig, options: PlanOptions & { valid
         const at = issue.path ? `${entry.handle.address}.${issue.path}` : entry.handle.address;
         issues.push({ path: "", message: `module ${module.id}: ${at}: ${issue.message}`, ...(entry.site ? { site: entry.site } : siteOf(module)) });
       }
+    }
+  }
+
+  /**
+   * The references in a user's module's bodies must name what the root declares, as the escape
+   * hatch's must (checked once the whole root is built: modules may refer to each other's resources).
+   */
+  function checkReferences(plan: RootPlan): void {
+    const own = plan.builder.entries.filter((e) => e.site !== undefined);
+    if (own.length === 0) return;
+    const refs: PendingReference[] = [];
+    for (const e of own) collectReferences(e.body, e.handle.address, scopeOf(e.body, e.options.forEach !== undefined), true, refs);
+    for (const issue of unresolvedReferences(plan, refs)) {
+      const entry = own.find((e) => issue.path === e.handle.address || issue.path.startsWith(`${e.handle.address}.`) || issue.path.startsWith(`${e.handle.address}[`))!;
+      issues.push({ path: "", message: `module ${entry.module}: ${issue.path}: ${issue.message}`, site: entry.site! });
     }
   }
 

@@ -162,11 +162,22 @@ export const cache = defineModule({
         Resource: [arn("replicationgroup"), arn("cluster"), arn("subnetgroup"), arn("user"), arn("usergroup"), arn("snapshot"), arn("parametergroup", "default.*")],
       },
       {
-        // Log delivery is configured through CloudWatch Logs actions that take no resource.
+        // Log delivery is configured through CloudWatch Logs actions that take no resource; the
+        // first delivery to a log group adds the account's log-delivery resource policy.
         Sid: "ElastiCacheLogDelivery",
-        Action: ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries"],
+        Action: [
+          "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+        ],
         Resource: "*",
         Condition: { StringEquals: { "aws:RequestedRegion": region } },
+      },
+      {
+        // The first cache in an account creates ElastiCache's service-linked role.
+        Sid: "ElastiCacheServiceLinkedRole",
+        Action: "iam:CreateServiceLinkedRole",
+        Resource: `arn:aws:iam::${account}:role/aws-service-role/elasticache.amazonaws.com/AWSServiceRoleForElastiCache`,
+        Condition: { StringEquals: { "iam:AWSServiceName": "elasticache.amazonaws.com" } },
       },
     ];
   },

@@ -63,6 +63,8 @@ export interface RunSpec {
    * planning again. Roots planned without changes are left alone.
    */
   readonly saved?: { readonly bundle: PlanBundle; readonly dir: string };
+  /** Roots whose changes terraform makes one at a time (`-parallelism=1`). */
+  readonly oneAtATime?: (root: ManifestRoot) => boolean;
 }
 
 /** A step that failed: the command as the user would type it, and what it said. */
@@ -246,11 +248,12 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
   ): Promise<TerraformRun> {
     const journal = new JournalWriter(dir);
     journal.begin(root.id, previous);
-    const command = `terraform apply -input=false -no-color ${PLAN_FILE}`;
+    const args = ["apply", "-input=false", "-no-color", ...(spec.oneAtATime?.(root) ? ["-parallelism=1"] : []), PLAN_FILE];
+    const command = `terraform ${args.join(" ")}`;
     let ended = false;
     try {
       const r = await step(command, async () => {
-        const run = await spec.terraform.run(["apply", "-input=false", "-no-color", PLAN_FILE], dir, { onSpawn: (pid) => journal.spawned(pid), onStdout: (text) => journal.feed(text) });
+        const run = await spec.terraform.run(args, dir, { onSpawn: (pid) => journal.spawned(pid), onStdout: (text) => journal.feed(text) });
         ended = run.signal === undefined && run.code !== TIMED_OUT;
         return run;
       });

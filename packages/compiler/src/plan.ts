@@ -9,6 +9,7 @@
  */
 import { MAX_RESOURCE_TAGS, type Extension, type ResolvedConfig, type ResolvedEnvironment, type Todo } from "@caja/dsl/schema";
 import { isTodo } from "@caja/dsl";
+import { stackFrames } from "@caja/dsl/site";
 import { closest } from "@caja/dsl/suggest";
 import {
   expr,
@@ -136,14 +137,7 @@ function deepStack(): string | undefined {
  * outside caja's own packages, so a module's mistake is reported in its file.
  */
 export function userFrame(stack: string | undefined): string | undefined {
-  for (const line of stack?.split("\n").slice(1) ?? []) {
-    const match = /\(?((?:file:\/\/)?[^()\s]+|data:text\/javascript;base64,[A-Za-z0-9+/=]+):(\d+):(\d+)\)?\s*$/.exec(line);
-    if (!match) continue;
-    const file = match[1]!;
-    if (file.startsWith("node:") || /[\\/](node_modules|packages[\\/](compiler|modules|dsl))[\\/]/.test(file)) continue;
-    return `${file}:${match[2]}:${match[3]}`;
-  }
-  return undefined;
+  return stackFrames(stack).find(({ location }) => !location.startsWith("node:") && !/[\\/](node_modules|packages[\\/](compiler|modules|dsl))[\\/]/.test(location))?.location;
 }
 
 interface Claim {

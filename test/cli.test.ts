@@ -52,6 +52,36 @@ describe("caja compile", () => {
     expect(existsSync(join(dir, "out/manifest.json"))).toBe(true);
   });
 
+  it("lists the security warnings when it writes, prints their count when out/ is already current, and caja check always lists them", () => {
+    const dir = fixture({ "caja.config.ts": GOOD });
+    const warnings = (text: string) => text.split("\n").filter((l) => l.startsWith("warning: "));
+    const COUNT = "caja: 4 security warnings (unchanged); npx caja check lists them";
+    const first = caja(dir, "compile");
+    expect(first.code, first.stderr).toBe(0);
+    expect(warnings(first.stderr)).toHaveLength(4);
+    expect(first.stderr).toContain("warning: environments.dev  [alb-access-logs] dev/50-service aws_lb.main: requests to the load balancer are not logged.");
+    expect(first.stderr).not.toContain("(unchanged)");
+    // The input unchanged: the last output is reused. TODOs are still listed; the warnings are counted.
+    const reused = caja(dir, "compile");
+    expect(reused.stdout).toMatch(/is up to date/);
+    expect(reused.stderr).toBe(`TODO caja.config.ts:9:23  defaults.alarms.emails: on-call list not decided (variable alarm_emails in dev/80-observability, prod/80-observability)\n${COUNT}\n`);
+    // A file of out/ touched (same bytes): the pipeline runs again, writes nothing, and counts them too.
+    const manifest = join(dir, "out/manifest.json");
+    writeFileSync(manifest, readFileSync(manifest));
+    const rerun = caja(dir, "compile");
+    expect(rerun.stdout).toContain("(nothing changed, 1 TODO)");
+    expect(warnings(rerun.stderr)).toEqual([]);
+    expect(rerun.stderr).toContain(COUNT);
+    const check = caja(dir, "check");
+    expect(check.code, check.stderr).toBe(0);
+    expect(warnings(check.stdout)).toHaveLength(4);
+    // A change that reaches out/ lists them again.
+    writeFileSync(join(dir, "caja.config.ts"), GOOD.replace('CostCenter: "events-eng"', 'CostCenter: "sre"'));
+    const changed = caja(dir, "compile");
+    expect(changed.stdout).toMatch(/\(\d+ written, 0 removed/);
+    expect(warnings(changed.stderr)).toEqual(warnings(first.stderr));
+  });
+
   it("accepts the function form, --config and --out", () => {
     const dir = fixture({
       "infra/platform.ts": GOOD.replace("defineConfig({", "defineConfig(async ({ command }) => ({").replace(/\}\);\n$/, "}));\n"),

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { todo } from "@caja/dsl";
-import { compile } from "../packages/compiler/src/compile.js";
+import { compile, compileFromDisk } from "../packages/compiler/src/compile.js";
+import { prose, siteLabel } from "../packages/compiler/src/docs/markdown.js";
+import { PHASES } from "../packages/compiler/src/phases.js";
 import { emitDocs } from "../packages/compiler/src/docs/index.js";
 import { API_MODULES } from "@caja/modules";
 import { configJsonSchema } from "../packages/dsl/src/json-schema.js";
@@ -29,7 +31,7 @@ describe("the docs files", () => {
   it("are part of every compile, listed in the manifest, and the same bytes every time", () => {
     const a = compileWith();
     const paths = a.files.map((f) => f.path).filter((p) => p.startsWith("docs/"));
-    expect(paths).toEqual(["docs/config-reference.md", "docs/environments.md", "docs/phases.md", "docs/phases.svg", "docs/caja.schema.json", "docs/security.md"]);
+    expect(paths).toEqual(["docs/config-reference.md", "docs/environments.md", "docs/cost.json", "docs/phases.md", "docs/phases.svg", "docs/caja.schema.json", "docs/security.md"]);
     expect(fileJson(a, "manifest.json").files).toEqual(expect.arrayContaining(paths));
     const b = compileWith();
     for (const p of paths) expect(doc(b, p.slice(5))).toBe(doc(a, p.slice(5)));
@@ -144,11 +146,119 @@ describe("environments.md", () => {
 describe("phases.md", () => {
   const c = compileWith();
   const page = doc(c, "phases.md");
-  const section = (rootId: string) => {
-    const start = page.indexOf(`### \`${rootId}\``);
-    expect(start, rootId).toBeGreaterThan(0);
-    const ends = [page.indexOf("\n### ", start + 1), page.indexOf("\n## ", start + 1)].filter((i) => i > 0);
-    return page.slice(start, ends.length > 0 ? Math.min(...ends) : page.length);
+  type Compiled = ReturnType<typeof compileWith>;
+  type Root = Compiled["plan"]["roots"][number];
+  /** The page before it said what a phase's roots share once (the repository's config, `wc -c` and `wc -l`). */
+  const BEFORE = { bytes: 46_914, lines: 640 };
+
+  /** How a phase with several roots writes what they share: the root's scope as `<env>` (`<env>/20-network`). */
+  const hole = (compiled: Compiled, root: Root) => (text: string) =>
+    compiled.plan.roots.filter((r) => r.phase === root.phase).length > 1 ? text.replace(new RegExp(`(?<![A-Za-z0-9_])${root.scope}(?![A-Za-z0-9_])`, "g"), "<env>") : text;
+  /** The section of a root's phase; of its phase definition when two share a number (phase 10). */
+  const sectionOf = (markdown: string, root: Root) => {
+    const start = markdown.indexOf(`\n## Phase ${root.phase.number}: `);
+    expect(start, root.id).toBeGreaterThan(0);
+    const end = markdown.indexOf("\n## ", start + 1);
+    const phase = markdown.slice(start + 1, end > 0 ? end : markdown.length);
+    if (!phase.includes("\n### ")) return phase;
+    const sub = phase.indexOf(`\n### ${root.phase.title} (`);
+    expect(sub, root.id).toBeGreaterThan(0);
+    const subEnd = phase.indexOf("\n### ", sub + 1);
+    return phase.slice(sub + 1, subEnd > 0 ? subEnd : phase.length);
+  };
+  /** A bullet of a section as it applies to one scope: the shared line, and the nested line naming the scope. */
+  const bulletFor = (section: string, label: string, scope: string) => {
+    const lines = section.split("\n");
+    const i = lines.findIndex((l) => l.startsWith(`- **${label}**`));
+    if (i < 0) return "";
+    const nested: string[] = [];
+    for (const l of lines.slice(i + 1)) {
+      if (!l.startsWith("  - ")) break;
+      if (l.slice(4, l.indexOf(": ")).split(", ").includes(`\`${scope}\``)) nested.push(l);
+    }
+    return [lines[i]!, ...nested].join("\n");
+  };
+  /** The lead table's row of a root, as cells. */
+  const leadRow = (compiled: Compiled, id: string) => rowOf(doc(compiled, "phases.md"), String(compiled.plan.roots.findIndex((r) => r.id === id) + 1));
+  /** The outputs' table: root label (carried down blank cells) and output name → the row's cells. */
+  const outputsOf = (markdown: string) => {
+    const lines = markdown.split("\n");
+    const rows = new Map<string, string[]>();
+    let label = "";
+    for (const line of lines.slice(lines.indexOf("| Root | Output | Description | Read by |") + 2)) {
+      if (!line.startsWith("|")) break;
+      const cells = line.slice(1, -1).split("|").map((x) => x.trim());
+      label = cells[0] || label;
+      rows.set(`${label} ${cells[1]}`, cells);
+    }
+    return rows;
+  };
+  /** Each resource type of a root and its count as the page writes it (`6`, `one per value of …`). */
+  const createdBy = (root: Root) => {
+    const types = new Map<string, { instances: number; open: boolean }>();
+    for (const e of root.builder.entries.filter((x) => x.handle.kind === "resource")) {
+      const t = types.get(e.handle.type) ?? { instances: 0, open: false };
+      const each = e.options.forEach;
+      if (each === undefined) t.instances++;
+      else if (typeof each === "string") t.open = true;
+      else t.instances += Object.keys(each).length;
+      types.set(e.handle.type, t);
+    }
+    return types;
+  };
+
+  /** What the page fails to say of the roots of a compile: empty when nothing is lost. */
+  const lostFrom = (compiled: Compiled, sourceRoot?: string): string[] => {
+    const markdown = doc(compiled, "phases.md");
+    const outputs = outputsOf(markdown);
+    const lost: string[] = [];
+    const check = (ok: boolean, what: string) => ok || lost.push(what);
+    compiled.plan.roots.forEach((root, i) => {
+      const s = sectionOf(markdown, root);
+      const n = hole(compiled, root);
+      // What the roots share is written with `<env>`; what a scope has alone, as it is.
+      const either = (has: (m: (text: string) => string) => boolean) => has(n) || has((text) => text);
+      const row = rowOf(markdown, String(i + 1));
+      check(row?.[1] === `\`${root.id}\`` && row[2] === String(root.phase.number), `${root.id}: its row ${i + 1} in apply order`);
+      check(row?.[3] === String(root.builder.entries.filter((e) => e.handle.kind === "resource").length), `${root.id}: its resource count`);
+      check(row?.[6] === String(root.builder.outputs.size), `${root.id}: its output count`);
+      // Every type and its count, said once for the phase or on the root's scope's line, and no other.
+      const creates = bulletFor(s, "Creates", root.scope);
+      const written = new Map([...creates.matchAll(/`(aws_[a-z0-9_]+)` × (\d+|one per value of `[^`]+`)/g)].map((m) => [m[1]!, m[2]!]));
+      const types = createdBy(root);
+      check(written.size === types.size, `${root.id}: ${types.size} resource types, the page has ${written.size}`);
+      for (const [type, t] of types) check(t.open ? written.get(type)?.startsWith("one per value of") === true : written.get(type) === String(t.instances), `${root.id}: ${type} × ${t.instances}`);
+      for (const name of root.builder.outputs.keys()) check(outputs.has(`\`${n(root.id)}\` \`${name}\``), `${root.id}: output ${name}`);
+      const reads = bulletFor(s, "Reads", root.scope);
+      for (const [producer, dep] of root.dependsOn) {
+        if (dep.reason === "state-backend") {
+          check(markdown.includes(`which \`${producer}\` creates`) || either((m) => s.includes(`\`${m(producer)}\` (its bucket holds this root's state)`)), `${root.id}: its state in ${producer}'s bucket`);
+          continue;
+        }
+        check(row?.[5]?.split(", ").includes(`\`${producer}\``) === true, `${root.id}: reads from ${producer}, in its row`);
+        check(either((m) => reads.includes(`\`${m(producer)}\`: `)), `${root.id}: reads from ${producer}, in its phase`);
+        const remote = new Set([...root.builder.remoteReads.values()].filter((r) => r.root === producer).flatMap((r) => [...r.outputs.keys()]));
+        const owner = compiled.plan.roots.find((r) => r.id === producer)!;
+        for (const o of dep.outputs) {
+          const readBy = outputs.get(`\`${hole(compiled, owner)(owner.id)}\` \`${o}\``)?.[3] ?? "";
+          check(readBy.includes(`\`${root.id}\``) || readBy.includes(`\`${n(root.id)}\``), `${root.id}: reads ${producer}'s ${o}, in its Read by`);
+          if (!remote.has(o)) check(new RegExp(`\`${o}\` \\(inlined\\)|\\((\`[a-z0-9_]+\`, )*\`${o}\`(, \`[a-z0-9_]+\`)* inlined\\)`).test(reads), `${root.id}: ${producer}'s ${o} is inlined`);
+          else check(!reads.includes(`\`${o}\` (inlined)`), `${root.id}: ${producer}'s ${o} is remote state`);
+        }
+      }
+      for (const t of root.todos) {
+        const undecided = bulletFor(s, "Undecided", root.scope);
+        check(either((m) => undecided.includes(`\`${t.variable}\` (\`${m(t.path)}\`: ${prose(m(t.reason))}`)), `${root.id}: undecided ${t.variable}`);
+        const site = siteLabel(t.site, { ...(sourceRoot ? { sourceRoot } : {}) });
+        if (site) check(undecided.includes(site), `${root.id}: ${t.variable} decided at ${site}`);
+      }
+      const state = bulletFor(s, "State", root.scope);
+      const location = root.backend.type === "s3" ? root.backend.key.replace(/terraform\.tfstate$/, "") : root.backend.path;
+      check(either((m) => state.includes(m(location))), `${root.id}: its state in ${location}`);
+      check(s.includes(`- **Manual steps**: ${root.phase.manualSteps.length > 0 ? root.phase.manualSteps.map(prose).join(" ") : "none"}`), `${root.id}: its phase's manual steps`);
+      check(s.includes(`**Exit criteria** (plan): ${prose(root.phase.exitCriteria)}`), `${root.id}: its phase's exit criteria`);
+    });
+    return lost;
   };
 
   it("has the graph as Mermaid and as the SVG beside it", () => {
@@ -157,28 +267,72 @@ describe("phases.md", () => {
     expect(doc(c, "phases.svg")).toMatch(/^<svg /);
   });
 
-  it("describes every root: resources by type, what it reads from where, outputs, manual steps and exit criteria", () => {
-    for (const root of c.plan.roots) {
-      const s = section(root.id);
-      expect(s, root.id).toContain(`- **Exit criteria** (plan): ${root.phase.exitCriteria}`);
-      expect(s, root.id).toContain("- **Manual steps**: ");
-      const counted = [...s.matchAll(/`aws_[a-z0-9_]+` × (\d+)/g)].length;
-      expect(counted, root.id).toBe(new Set(root.builder.entries.filter((e) => e.handle.kind === "resource").map((e) => e.handle.type)).size);
-      for (const producer of root.dependsOn.keys()) expect(s, `${root.id} reads ${producer}`).toContain(`\`${producer}\``);
-      for (const output of root.builder.outputs.keys()) expect(rowOf(s, `\`${output}\``), `${root.id} ${output}`).toBeDefined();
-    }
+  it("leads with one table of every root in apply order: its phase, resources, the modules creating them, what it reads from and exports", () => {
+    expect(page.indexOf("| # | Root | Phase | Resources | Creates | Reads from | Exports |")).toBeLessThan(page.indexOf("## "));
+    expect(leadRow(c, "dev/20-network")).toEqual(["4", "`dev/20-network`", "2", "40", "VPC, subnets, NAT and flow logs; Security groups", "—", "9"]);
+    expect(leadRow(c, "prod/20-network")!.slice(3, 5)).toEqual(["42", "same"]);
+    expect(leadRow(c, "staging/50-service")![5]).toBe("`staging/20-network`, `global/10-domain`, `staging/40-platform`, `staging/30-persistence`");
+    expect(page).toContain("Roots with S3 state keep it in the bucket `caja-terraform-state`, which `global/00-bootstrap` creates, locked in DynamoDB `caja-terraform-locks`");
+  });
+
+  it("describes every root in its phase: resources by type, what it reads from where, outputs, state, manual steps and exit criteria", () => {
+    expect(lostFrom(c)).toEqual([]);
   });
 
   it("names the only manual step, the name servers at the registrar, on the bootstrap root", () => {
-    expect(section("global/00-bootstrap")).toContain("- **Manual steps**: Update the registrar's name servers to the `name_servers` output");
-    expect(section("dev/20-network")).toContain("- **Manual steps**: none");
+    const root = (id: string) => c.plan.roots.find((r) => r.id === id)!;
+    expect(sectionOf(page, root("global/00-bootstrap"))).toContain("- **Manual steps**: Update the registrar's name servers to the `name_servers` output");
+    expect(sectionOf(page, root("dev/20-network"))).toContain("- **Manual steps**: none");
   });
 
   it("counts instances of for_each resources and says which reads are remote state", () => {
+    const section = (id: string) => sectionOf(page, c.plan.roots.find((r) => r.id === id)!);
     expect(section("global/10-domain")).toContain("`aws_route53_record` × 6");
     expect(section("dev/50-service")).toMatch(/`global\/10-domain`: `api_certificate_arn`[;\n]/);
-    expect(section("dev/80-observability")).toContain("`dev/40-platform`: `cluster_name` (inlined)");
-    expect(rowOf(section("global/10-domain"), "`api_certificate_arn`")![2]).toBe("`dev/50-service`, `staging/50-service`, `prod/50-service`");
+    expect(section("dev/80-observability")).toContain("`<env>/40-platform`: `cluster_name` (inlined)");
+    expect(section("dev/50-service")).toContain("`<env>/30-persistence`: 6 outputs (`db_name`, `db_port` inlined)");
+    // Read by every environment's service: named once.
+    expect(outputsOf(page).get("`global/10-domain` `api_certificate_arn`")![3]).toBe("`<env>/50-service`");
+    expect(c.plan.roots.filter((r) => r.dependsOn.get("global/10-domain")?.outputs.has("api_certificate_arn")).map((r) => r.id)).toEqual(["dev/50-service", "staging/50-service", "prod/50-service"]);
+    expect(outputsOf(page).get("`global/00-bootstrap` `hosted_zone_id`")![3]).toBe("`global/10-domain`, `<env>/70-dns`");
+  });
+
+  it("says once what a phase's roots share, then only what differs, by environment", () => {
+    const network = sectionOf(page, c.plan.roots.find((r) => r.id === "dev/20-network")!);
+    expect(network).toContain("- **State**: `env/<env>/network/`\n");
+    expect(network).toMatch(/^- \*\*Creates\*\*: `aws_cloudwatch_log_group` × 1, .*`aws_vpc_security_group_ingress_rule` × 6; by environment:$/m);
+    expect(network).toContain("\n  - `dev`, `staging`: `aws_eip` × 1, `aws_nat_gateway` × 1\n  - `prod`: `aws_eip` × 2, `aws_nat_gateway` × 2\n");
+    // Once per phase, not once per root.
+    for (const phase of new Set(c.plan.roots.map((r) => r.phase))) expect(page.split(`**Exit criteria** (plan): ${prose(phase.exitCriteria)}`).length - 1, phase.id).toBe(1);
+    expect(outputsOf(page).get("`<env>/20-network` `vpc_id`")!.slice(2)).toEqual(["Id of the &lt;env&gt; VPC.", "`<env>/50-service`"]);
+
+    // An environment of its own: a TODO and an unknown number of subscriptions in prod alone.
+    const differs = compileWith(configWith({ environments: { dev: {}, staging: {}, prod: { alarms: { emails: todo("prod's on-call list is open") } } } }));
+    const observability = sectionOf(doc(differs, "phases.md"), differs.plan.roots.find((r) => r.id === "prod/80-observability")!);
+    expect(observability).toContain("\n  - `dev`, `staging`: `aws_sns_topic_subscription` × 1\n  - `prod`: `aws_sns_topic_subscription` × one per value of `toset(var.alarm_emails)`\n");
+    expect(observability).toMatch(/\n- \*\*Undecided\*\* \(Terraform variables with no default\), by environment:\n {2}- `prod`: `alarm_emails` \(`environments.prod.alarms.emails`: prod's on-call list is open, \S*docs.test.ts:\d+\)\n/);
+    expect(lostFrom(differs)).toEqual([]);
+  });
+
+  it("writes prose with angle brackets as text, and code as written", () => {
+    const phases = PHASES.map((p) =>
+      p.id === "platform" ? { ...p, title: "Container <platform>", manualSteps: ["Push an image tagged <tag> to `<repository>:<tag>`."], exitCriteria: "`curl <url>` answers <ok>." } : p,
+    );
+    const markdown = doc(compileWith(configWith({ github: { repository: todo("<owner>/<repo> is not named") } }), { phases }), "phases.md");
+    expect(markdown).toContain("## Phase 4: Container &lt;platform&gt;");
+    expect(markdown).toContain("- **Manual steps**: Push an image tagged &lt;tag&gt; to `<repository>:<tag>`. · **Exit criteria** (plan): `curl <url>` answers &lt;ok&gt;.");
+    expect(markdown).toContain("&lt;owner&gt;/&lt;repo&gt; is not named");
+    expect(markdown).toContain("Address images are pushed to and pulled from (append :&lt;tag&gt;).");
+    expect(markdown).toContain("(service/&lt;cluster&gt;/&lt;service&gt;)");
+    // Outside fences and code spans, only the HTML written on purpose.
+    const prosePart = markdown
+      .replace(/^<!--.*-->$/m, "")
+      .replace(/^```[\s\S]*?^```$/gm, "")
+      .replace(/(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g, "")
+      .replace(/<\/?(?:br|details|summary)>/g, "");
+    expect(prosePart.split("\n").filter((l) => /[<>]/.test(l))).toEqual([]);
+    // A fold's Markdown renders on GitHub only between blank lines.
+    expect(markdown).toMatch(/<details><summary>[^\n]*<\/summary>\n\n\| Root \| Output \|[\s\S]*\|\n\n<\/details>\n\n## /);
   });
 
   it("places phase 9, the pipeline, with each scope's planner and deployer roles and who can assume them", () => {
@@ -196,7 +350,17 @@ describe("phases.md", () => {
     expect(rowOf(nine, "`dev`")!.slice(2, 5)).toEqual(["`repo:dbash/caja:pull_request`<br>`repo:dbash/caja:ref:refs/heads/main`", "`caja-terraform-deployer-dev`", "`repo:dbash/caja:environment:dev`"]);
     expect(rowOf(nine, "`global`")![1]).toBe("`caja-terraform-planner-global`");
     expect(nine).toContain("not by the pipeline");
+    expect(nine).toContain("- **Manual steps**: none · **Exit criteria** (plan): A pull request shows the plan comment.");
   });
+
+  it("loses nothing of the repository's config, at less than half the length of the page per root", async () => {
+    const repo = fileURLToPath(new URL("..", import.meta.url));
+    const compiled = await compileFromDisk({ cwd: repo });
+    expect(lostFrom(compiled, repo)).toEqual([]);
+    const markdown = doc(compiled, "phases.md");
+    expect(Buffer.byteLength(markdown)).toBeLessThan(BEFORE.bytes / 2);
+    expect(markdown.split("\n").length - 1).toBeLessThan(BEFORE.lines / 2);
+  }, 60_000);
 });
 
 describe("writing and checking the docs", () => {
@@ -231,7 +395,7 @@ describe("writing and checking the docs", () => {
     const caja = (...args: string[]) => spawnSync(process.execPath, [CAJA_BIN, ...args], { cwd: dir, encoding: "utf8" });
     const first = caja("docs");
     expect(first.status).toBe(0);
-    expect(first.stdout).toBe("caja: wrote the reviewer docs in out/docs/ (6 written, 0 removed)\n");
+    expect(first.stdout).toBe("caja: wrote the reviewer docs in out/docs/ (7 written, 0 removed)\n");
     expect(() => readFileSync(join(dir, "out/manifest.json"))).toThrow();
     expect(caja("docs", "--check").status).toBe(0);
     writeFileSync(join(dir, "out/docs/phases.md"), "edited\n");

@@ -1,14 +1,14 @@
 /**
  * The phase graph: its model (from the plan, same as the manifest), the Mermaid, dot and JSON
- * renderings, the self-drawn SVG's layout, and `caja graph`.
+ * renderings, the self-drawn SVG (its geometry: graph-layout.test.ts), and `caja graph`.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { layoutGraph, phaseGraph, renderDot, renderGraph, renderMermaid, renderSvg } from "../packages/compiler/src/graph.js";
-import { baseConfig, CAJA_BIN, compileWith, configWith, fileJson, repoTempDir } from "./helpers.js";
+import { layoutGraph, phaseGraph, renderDot, renderGraph, renderMermaid, renderSvg, stateBackendNote } from "../packages/compiler/src/graph.js";
+import { baseConfig, CAJA_BIN, compileWith, fileJson, repoTempDir } from "./helpers.js";
 
 const compiled = compileWith();
 const graph = phaseGraph(compiled.plan);
@@ -58,42 +58,35 @@ describe("text renderings", () => {
 
 describe("the SVG", () => {
   const svg = renderSvg(graph, "caja: phase graph");
-  const layout = layoutGraph(graph);
-  const boxes = layout.items.filter((i) => i.node).map((i) => ({ id: i.node!.id, x: i.x, y: i.y, w: layout.nodeW, h: 40 }));
+  const texts = (role: string) => [...svg.matchAll(new RegExp(`class="${role}"[^>]*>([^<]*)</text>`, "g"))].map((m) => m[1]!);
 
-  it("draws every root once and every reads edge, and is the same every time", () => {
+  it("draws every root once and every reads edge once, each with its tooltip, and is the same every time", () => {
     for (const n of graph.nodes) expect(svg).toContain(`<title>${n.id}: ${n.title}</title>`);
-    expect(svg.match(/<path class="edge"/g)).toHaveLength(graph.edges.filter((e) => e.reason === "reads").length);
+    const reads = graph.edges.filter((e) => e.reason === "reads");
+    expect(svg.match(/<path class="edge/g)).toHaveLength(reads.length);
+    for (const e of reads) expect(svg).toContain(`<title>${e.from} → ${e.to}: ${e.outputs.join(", ")}</title>`);
     expect(renderSvg(phaseGraph(compileWith().plan), "caja: phase graph")).toBe(svg);
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+"/);
     expect(svg.match(/<g>/g)?.length).toBe(svg.match(/<\/g>/g)?.length);
   });
 
-  it("places producers left of their consumers, each scope in its own lane, with no two boxes overlapping", () => {
-    const at = new Map(boxes.map((b) => [b.id, b]));
-    for (const e of graph.edges) expect(at.get(e.from)!.x, `${e.from} -> ${e.to}`).toBeLessThan(at.get(e.to)!.x);
-    for (const [i, a] of boxes.entries()) {
-      for (const b of boxes.slice(i + 1)) {
-        const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
-        expect(apart, `${a.id} overlaps ${b.id}`).toBe(true);
-      }
-    }
-    for (const lane of layout.lanes) {
-      for (const b of boxes.filter((x) => graph.nodes.find((n) => n.id === x.id)!.scope === lane.scope)) {
-        expect(b.y).toBeGreaterThanOrEqual(lane.top);
-        expect(b.y + b.h).toBeLessThanOrEqual(lane.top + lane.height);
-      }
-    }
-    for (const b of boxes) expect(b.x + b.w).toBeLessThanOrEqual(layout.width);
-    expect(layout.lanes.at(-1)!.top + layout.lanes.at(-1)!.height).toBeLessThanOrEqual(layout.height);
+  it("heads each column with its phase and each lane with its scope, under the title", () => {
+    expect(texts("title")).toEqual(["caja: phase graph"]);
+    expect(texts("header")).toEqual(["phase 0", "phase 0.5", "phase 1", "phase 2", "phase 3", "phase 4", "phase 5", "phase 6", "phase 7", "phase 8", "phase 10"]);
+    expect(texts("lane")).toEqual(graph.scopes);
   });
 
-  it("lays out a single-environment project and a long environment name without overlap", () => {
-    const small = phaseGraph(compileWith(configWith({ domain: { root: "dbash.dev" }, environments: { "customer-acceptance-eu": { tier: "prod" } } })).plan);
-    const l = layoutGraph(small);
-    const label = "customer-acceptance-eu".length * 7.2;
-    expect(Math.min(...l.items.filter((i) => i.node).map((i) => i.x))).toBeGreaterThan(16 + label);
-    expect(renderSvg(small)).toContain(">customer-acceptance-eu</text>");
+  it("names each root in its box by its directory, with its resource count", () => {
+    expect(texts("name")).toEqual(layoutGraph(graph, "caja: phase graph").boxes.map((b) => b.node.id.slice(b.node.scope.length + 1)));
+    const service = graph.nodes.find((n) => n.id === "dev/50-service")!;
+    expect(svg).toContain(`>${service.resources} resources</text>`);
+  });
+
+  it("ends with what the drawing means and the state-backend note", () => {
+    const note = texts("note").join(" ");
+    expect(note).toContain("Columns are the plan's phases, lanes its scopes.");
+    expect(note).toContain("Arrows point from a root to the roots that read its outputs; a labelled arrow comes from the root it names, in another lane.");
+    expect(note).toContain(stateBackendNote(graph)!);
   });
 });
 

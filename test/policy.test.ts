@@ -538,8 +538,66 @@ describe("reports", () => {
   it("the findings report lists every warning and accepted finding with its reason", () => {
     const report = policyReport(result);
     expect(report).toContain("0 blocking, 6 warnings, 18 accepted by suppressions in the config.");
-    expect(report).toContain("| `alb-access-logs` | `dev/50-service` | `aws_lb.main` |");
-    expect(report).toContain("| `sg-no-world-egress` | `prod/20-network` | `aws_vpc_security_group_egress_rule.ecs_https_ipv4` | the rule allows port 443 to the internet |");
+    expect(report).toContain("- `aws_lb.main` in `dev/50-service`, config field `environments.dev`: requests to the load balancer are not logged.\n");
+    expect(report).toContain(
+      "- `aws_vpc_security_group_egress_rule.ecs_https_ipv4` in `dev/20-network`, `staging/20-network`, `prod/20-network`: the rule allows port 443 to the internet.\n\n" +
+        "  Reason: Tasks reach ECR, Secrets Manager and CloudWatch over HTTPS through NAT; there are no VPC endpoints.\n",
+    );
+    for (const f of [...result.warnings, ...result.suppressed]) expect(report, `${f.ruleId} ${f.root}`).toContain(`\`${f.root}\``);
+  });
+
+  it("the findings report groups them by rule, with the rule's title and scanner checks, and the reason below as a sentence", () => {
+    const report = policyReport(result);
+    const section = (heading: string) => {
+      const start = report.indexOf(heading);
+      expect(start, heading).toBeGreaterThan(0);
+      const next = report.slice(start + 1).search(/\n##+ /);
+      return report.slice(start, start + 1 + next);
+    };
+    expect(section("### `alb-access-logs`: ALB writes access logs (3 warnings)\n")).toBe(
+      [
+        "### `alb-access-logs`: ALB writes access logs (3 warnings)",
+        "",
+        "Stands for checkov `CKV_AWS_91`.",
+        "",
+        "- `aws_lb.main` in `dev/50-service`, config field `environments.dev`: requests to the load balancer are not logged.",
+        "- `aws_lb.main` in `staging/50-service`, config field `environments.staging`: requests to the load balancer are not logged.",
+        "- `aws_lb.main` in `prod/50-service`, config field `environments.prod`: requests to the load balancer are not logged.",
+        "",
+        "Fix: Add an access_logs block pointing at an SSE-S3 bucket with the ELB delivery policy (no caja module owns one yet).",
+        "",
+      ].join("\n"),
+    );
+    expect(section("### `cloudfront-waf`: CloudFront is protected by a WAF web ACL (3 accepted)\n")).toBe(
+      [
+        "### `cloudfront-waf`: CloudFront is protected by a WAF web ACL (3 accepted)",
+        "",
+        "Stands for checkov `CKV_AWS_68`, `CKV2_AWS_47` and trivy `AWS-0011`.",
+        "",
+        "- `aws_cloudfront_distribution.web` in `dev/60-static-site`, `staging/60-static-site`, `prod/60-static-site`: no WAF web ACL filters requests before they reach the distribution.",
+        "",
+        "  Reason: WAF is deferred; the distribution serves a static site from a private bucket.",
+        "",
+      ].join("\n"),
+    );
+    // No column of dashes for expiries nobody set.
+    expect(report).not.toContain("Until");
+    expect(report).not.toContain("Accepted until");
+  });
+
+  it("the findings report gives a suppression's expiry when it has one", () => {
+    const expiring = BY_DESIGN.map((x) => (x.rule === "alb-waf" ? { ...x, expires: "2026-12-31" } : x));
+    const report = policyReport(gate({ ...baseConfig(), policy: { suppressions: expiring } }));
+    expect(report).toContain("  Reason: WAF is deferred (a cost decision). Accepted until 2026-12-31.\n");
+    expect(report.match(/Accepted until/g)).toHaveLength(1);
+  });
+
+  it("the findings report has the title and navigation line of the other reviewer pages", () => {
+    const report = policyReport(result);
+    const environments = compileWith().files.find((f) => f.path === "docs/environments.md")!.content;
+    const nav = (page: string) => page.split("\n")[3]!;
+    expect(report.split("\n").slice(0, 2)).toEqual([environments.split("\n")[0], "# Security"]);
+    expect(nav(report)).toBe(nav(environments).replace("**Environments**", "[Environments](environments.md)").replace("[Security](security.md)", "**Security**"));
   });
 
   it("SARIF 2.1.0 declares every rule and places each result in the config and the generated root", () => {

@@ -115,8 +115,9 @@ describe("a credential in what a compile writes outside a resource body", () => 
     const compiled = compileWith(config);
     expect(compiled.policy!.suppressed.filter((f) => f.ruleId === "no-secret-values").map((f) => f.address)).toEqual(["tags.Note"]);
     const report = compiled.files.find((f) => f.path === "docs/security.md")!.content;
-    expect(report).toContain(`| \`no-secret-values\` | – | \`tags.Note\` | holds an AWS access key id (AKIA…MPLE), which would be written to ${everyRoot}`);
-    expect(report).toContain(reason);
+    expect(report).toContain("### `no-secret-values`: ");
+    expect(report).toContain(`\n- \`tags.Note\`: holds an AWS access key id (AKIA…MPLE), which would be written to ${everyRoot}`);
+    expect(report).toContain(`  Reason: ${reason}\n`);
     expect(report).not.toContain(ACCESS_KEY_ID);
   });
 
@@ -189,7 +190,9 @@ describe("the bootstrap root's state bucket, lock table and hosted zone", () => 
     const config = { ...overriding({ "aws_route53_zone.root": { force_destroy: true } }), policy: { suppressions: [...BY_DESIGN_SUPPRESSIONS, { rule: "bootstrap-protected", resource: "aws_route53_zone.root", reason }] } };
     const compiled: Compiled = compileWith(config);
     expect(fileJson(compiled, "global/00-bootstrap/main.tf.json").resource.aws_route53_zone.root.force_destroy).toBe(true);
-    expect(compiled.files.find((f) => f.path === "docs/security.md")!.content).toContain(`| \`bootstrap-protected\` | \`global/00-bootstrap\` | \`aws_route53_zone.root\` | force_destroy is true: a destroy would delete every record in the zone instead of stopping | ${reason} | – |`);
+    expect(compiled.files.find((f) => f.path === "docs/security.md")!.content).toContain(
+      `- \`aws_route53_zone.root\` in \`global/00-bootstrap\`: force_destroy is true: a destroy would delete every record in the zone instead of stopping.\n\n  Reason: ${reason}\n`,
+    );
   });
 });
 

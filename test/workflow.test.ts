@@ -351,12 +351,14 @@ describe("the workflow's shape", () => {
     for (const job of Object.values(wf.jobs)) expect(job.steps[0]!.with?.["persist-credentials"]).toBe(false);
   });
 
-  it("comments one summary on the pull request from the plan artifacts, through caja ci comment", () => {
+  it("comments one summary on the pull request from the plan artifacts and the estimate's change against the base branch, through caja ci comment", () => {
     const { wf } = workflowOf();
     const comment = wf.jobs.comment!;
     expect(needsOf(comment)).toEqual(["prepare", "plan-global", "plan-dev", "plan-staging"]);
-    expect(comment.steps.at(-1)!.run).toBe('npx caja ci comment --pr "$PR" --summaries "$RUNNER_TEMP/plans" --scopes "global dev staging" --administered "$ADMINISTERED"');
-    expect(comment.steps.at(-1)!.env).toEqual({ PR: "${{ github.event.number }}", ADMINISTERED: "${{ needs.prepare.outputs.administered }}", GITHUB_TOKEN: "${{ github.token }}" });
+    expect(comment.steps.at(-1)!.run).toBe('npx caja ci comment --pr "$PR" --summaries "$RUNNER_TEMP/plans" --scopes "global dev staging" --administered "$ADMINISTERED" --cost-since "$BASE"');
+    expect(comment.steps.at(-1)!.env).toEqual({ PR: "${{ github.event.number }}", ADMINISTERED: "${{ needs.prepare.outputs.administered }}", BASE: "origin/${{ github.base_ref }}", GITHUB_TOKEN: "${{ github.token }}" });
+    // The base branch's committed estimate is read from git history.
+    expect(comment.steps[0]!.with?.["fetch-depth"]).toBe(0);
   });
 
   it("passes each undecided value a root needs as TF_VAR_ from a repository variable", () => {

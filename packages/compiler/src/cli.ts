@@ -25,6 +25,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   emulate: { summary: "apply, re-plan and destroy every root against an AWS emulator (moto), no account needed", load: () => import("./commands/emulate.js") },
   test: { summary: "validate and mock-apply every root offline (terraform test), in parallel", load: () => import("./commands/test.js") },
   docs: { summary: "write only the reviewer docs (out/docs/); --check lists stale ones", load: () => import("./commands/docs.js") },
+  cost: { summary: "the monthly estimate per scope from caja's dated price table (--since REF: its change)", load: () => import("./commands/cost.js") },
   graph: { summary: "print the phase graph (--format mermaid|dot|json)", load: () => import("./commands/graph.js") },
   ci: { summary: "what the generated GitHub workflow runs: ci roots (changed roots), ci comment (plan comment)", load: () => import("./commands/ci.js") },
   init: { summary: "write a starter caja.config.ts here (--project, --domain, --region, --env)", load: () => import("./commands/init.js") },

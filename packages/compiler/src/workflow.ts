@@ -213,11 +213,12 @@ export function workflowYaml(config: ResolvedConfig, plan: Pick<Plan, "roots">, 
       "runs-on": "ubuntu-latest",
       permissions: { contents: "read", "pull-requests": "write" },
       steps: [
-        ...setup(),
+        // The base branch's history: the estimate is compared with the one committed there.
+        ...setup({ "fetch-depth": 0 }),
         { uses: action("download"), "continue-on-error": true, with: { pattern: "plans-*", path: "${{ runner.temp }}/plans" } },
         {
-          env: { PR: "${{ github.event.number }}", ADMINISTERED: "${{ needs.prepare.outputs.administered }}", GITHUB_TOKEN: "${{ github.token }}" },
-          run: `npx caja ci comment --pr "$PR" --summaries "$RUNNER_TEMP/plans" --scopes "${prPlanned.map((s) => s.name).join(" ")}" --administered "$ADMINISTERED"`,
+          env: { PR: "${{ github.event.number }}", ADMINISTERED: "${{ needs.prepare.outputs.administered }}", BASE: "origin/${{ github.base_ref }}", GITHUB_TOKEN: "${{ github.token }}" },
+          run: `npx caja ci comment --pr "$PR" --summaries "$RUNNER_TEMP/plans" --scopes "${prPlanned.map((s) => s.name).join(" ")}" --administered "$ADMINISTERED" --cost-since "$BASE"${where}`,
         },
       ],
     };

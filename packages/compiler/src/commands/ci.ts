@@ -7,12 +7,17 @@ import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { CajaUserError } from "../errors.js";
-import { changedRoots, commentBody, rootOutputs, upsertComment, type Fetch } from "../run/ci.js";
+import { compileFromDisk } from "../compile.js";
+import { compareEstimates, describeChange } from "../cost/compare.js";
+import { estimateCost } from "../cost/estimate.js";
+import { changedRoots, commentBody, rootOutputs, upsertComment, type CommentParts, type Fetch } from "../run/ci.js";
+import { readCommittedEstimate } from "./cost.js";
 import { prepareWorkspace } from "../run/workspace.js";
 import { parseArgs, UsageError, type Io } from "./support.js";
 
 export const usage = `caja ci roots [--changed-since REF | --changed-files FILE] [--config FILE] [--out DIR]
        caja ci comment --pr N --summaries DIR --scopes "SCOPE..." [--administered "ROOT..."]
+                       [--cost-since REF [--config FILE] [--out DIR]]
 
   roots    print, one line per scope, <scope>=<root ids> the pipeline plans and applies (roots
            with remote state, apart from those an administrator applies), then
@@ -22,7 +27,9 @@ export const usage = `caja ci roots [--changed-since REF | --changed-files FILE]
            (GitHub gives no base outside pull requests). Append the lines to $GITHUB_OUTPUT.
   comment  post the summaries DIR/plans-<scope>/summary.md of each scope (in the order given) as
            one comment on pull request N, or update caja's earlier comment. Reads GITHUB_TOKEN,
-           GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SERVER_URL and GITHUB_RUN_ID.`;
+           GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SERVER_URL and GITHUB_RUN_ID. With
+           --cost-since REF, the comment starts with each scope's change of the monthly
+           estimate against the one committed at REF (see caja cost --since).`;
 
 export async function run(argv: readonly string[], io: Io, fetchImpl: Fetch = fetch as unknown as Fetch): Promise<number> {
   const [sub, ...rest] = argv;
@@ -48,6 +55,18 @@ async function roots(argv: readonly string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** The estimate's change since REF; a base without one (or unreadable) is said in the comment, never fatal to it. */
+async function costChange(since: string, config: string | undefined, outDir: string, cwd: string): Promise<NonNullable<CommentParts["cost"]>> {
+  const compiled = await compileFromDisk({ cwd, ...(config ? { config } : {}) });
+  const head = estimateCost(compiled.config, compiled.plan);
+  try {
+    return { since, changes: compareEstimates(readCommittedEstimate(since, outDir, cwd), head).map(describeChange) };
+  } catch (e) {
+    if (e instanceof CajaUserError || e instanceof UsageError) return { since, unavailable: e.message };
+    throw e;
+  }
+}
+
 /** Files changed between `ref` and HEAD (from their merge base), relative to `cwd`. */
 function gitChangedFiles(ref: string, cwd: string): string[] {
   if (ref.startsWith("-")) throw new UsageError(`--changed-since expects a git revision, got "${ref}"`);
@@ -57,7 +76,7 @@ function gitChangedFiles(ref: string, cwd: string): string[] {
 }
 
 async function comment(argv: readonly string[], io: Io, fetchImpl: Fetch): Promise<number> {
-  const args = parseArgs(argv, { "--pr": "value", "--summaries": "value", "--scopes": "value", "--administered": "value" });
+  const args = parseArgs(argv, { "--pr": "value", "--summaries": "value", "--scopes": "value", "--administered": "value", "--cost-since": "value", "--config": "value", "--out": "value" });
   const pr = Number(args.value("--pr"));
   if (!Number.isInteger(pr) || pr < 1) throw new UsageError("--pr expects the pull request's number");
   const dir = args.value("--summaries");
@@ -71,7 +90,9 @@ async function comment(argv: readonly string[], io: Io, fetchImpl: Fetch): Promi
     scopes.map(async (scope) => ({ name: scope, text: await readFile(join(io.cwd, dir, `plans-${scope}`, "summary.md"), "utf8").catch(() => undefined) })),
   );
   const server = env.GITHUB_SERVER_URL ?? "https://github.com";
+  const since = args.value("--cost-since");
   const body = commentBody({
+    ...(since ? { cost: await costChange(since, args.value("--config"), args.value("--out") ?? "out", io.cwd) } : {}),
     summaries,
     administered: (args.value("--administered") ?? "").split(/\s+/).filter(Boolean),
     ...(env.GITHUB_RUN_ID && /^\d+$/.test(env.GITHUB_RUN_ID) ? { runUrl: `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` } : {}),

@@ -27,14 +27,20 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   return reportWrite(await compileOrReuse(options), performance.now() - started, io);
 }
 
-/** TODOs and gate warnings, on every compile (a reused one too: they still hold). */
-function reportFindings(result: Pick<CompileSummary, "todos" | "warnings">, io: Io): void {
+/**
+ * TODOs and gate warnings, on every compile (a reused one too: they still hold). When out/ was
+ * already current, the warnings are those its security.md lists and the last compile printed:
+ * their count, not the same list again on every run.
+ */
+function reportFindings(result: Pick<CompileSummary, "todos" | "warnings">, io: Io, unchanged = false): void {
   for (const todo of result.todos) {
     const where = todo.site ? `${relative(io.cwd, todo.site.replace(/^file:\/\//, ""))}  ` : "";
     const uses = todo.uses.length > 0 ? `variable ${[...new Set(todo.uses.map((u) => u.variable))].join(", ")} in ${todo.uses.map((u) => u.root).join(", ")}` : "not used by any root yet";
     io.err(`TODO ${where}${todo.path}: ${todo.reason} (${uses})`);
   }
-  for (const warning of result.warnings) io.err(`warning: ${warning}`);
+  const n = result.warnings.length;
+  if (unchanged && n > 0) io.err(`caja: ${n} security warning${n === 1 ? "" : "s"} (unchanged); npx caja check lists them`);
+  else for (const warning of result.warnings) io.err(`warning: ${warning}`);
 }
 
 function reportCheck(result: CompileResult, ms: number, io: Io): number {
@@ -52,7 +58,9 @@ function reportCheck(result: CompileResult, ms: number, io: Io): number {
 }
 
 function reportWrite(result: Awaited<ReturnType<typeof compileOrReuse>>, ms: number, io: Io): number {
-  reportFindings(result, io);
+  // Every warning shows in out/docs/security.md, so an out/ with nothing written or removed has the same ones.
+  const unchanged = result.reused === true || (result.write !== undefined && result.write.written.length + result.write.removed.length === 0);
+  reportFindings(result, io, unchanged);
   const out = relative(io.cwd, result.outDir) || ".";
   const todos = result.todos.length > 0 ? `, ${result.todos.length} TODO${result.todos.length === 1 ? "" : "s"}` : "";
   const time = `${Math.round(ms)} ms`;

@@ -7,7 +7,9 @@
 import type { ResolvedConfig, ResolvedEnvironment } from "@caja/dsl/schema";
 import type { ApiModule } from "@caja/modules";
 import type { TodoReport } from "../compile.js";
-import { code, flatten, formatValue, pageHeader, siteLabel, table, type DocsOptions } from "./markdown.js";
+import type { Estimate } from "../cost/estimate.js";
+import { costSection } from "./cost.js";
+import { code, flatten, formatValue, pageHeader, prose, siteLabel, table, type DocsOptions } from "./markdown.js";
 
 /** Identity and bookkeeping, not settings. */
 const NOT_SETTINGS = new Set(["name", "index", "primary", "tags", "extend"]);
@@ -17,6 +19,8 @@ export interface EnvironmentsInput {
   readonly todos: readonly TodoReport[];
   /** The config schema's descriptions of the environment setting groups (`network`: "VPC, subnets and NAT."). */
   readonly groupDescriptions: Readonly<Record<string, string>>;
+  /** The monthly estimate, shown after the environments' summary. */
+  readonly estimate?: Estimate;
 }
 
 export function environmentsPage(input: EnvironmentsInput, options: DocsOptions): string {
@@ -28,7 +32,8 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
     `What each environment gets once tier defaults, \`defaults\` and its own settings are layered, side by side. **Bold** rows differ between environments. Undecided values (\`todo()\`) are listed at the end with their source line.`,
   );
 
-  lines.push("## Environments", "");
+  // Not "Environments" again: the page title has it, and a repeated heading repeats its anchor.
+  lines.push("## Overview", "");
   lines.push(
     ...table(
       ["", ...envs.map((e) => code(e.name))],
@@ -41,6 +46,7 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
     ),
     "",
   );
+  if (input.estimate) lines.push(...costSection(input.estimate, envs.map((e) => e.name)));
 
   const columns = envs.map((e) => flatten({ ...settingsOf(e), ...sectionsOf(config, e.name) }));
   const paths = [...new Set(columns.flatMap((c) => [...c.keys()]))];
@@ -51,7 +57,7 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
   }
   for (const [group, members] of groups) {
     const description = input.groupDescriptions[group];
-    lines.push(`## ${code(group)}${description ? `: ${description.replace(/\.$/, "")}` : ""}`, "");
+    lines.push(`## ${code(group)}${description ? `: ${prose(description.replace(/\.$/, ""))}` : ""}`, "");
     const rows = members.map((path) => {
       const values = columns.map((c) => formatValue(c.get(path), options));
       const differs = new Set(values).size > 1;
@@ -94,7 +100,7 @@ export function environmentsPage(input: EnvironmentsInput, options: DocsOptions)
         todos.map((t) => [
           siteLabel(t.site, options) ?? "—",
           code(t.path),
-          t.reason,
+          prose(t.reason),
           t.uses.length === 0 ? "not used by any root yet" : `variable ${[...new Set(t.uses.map((u) => code(u.variable)))].join(", ")} in ${t.uses.map((u) => code(u.root)).join(", ")}`,
         ]),
       ),

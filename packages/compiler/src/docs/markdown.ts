@@ -29,14 +29,41 @@ export function pageHeader(file: string, title: string, summary: string): string
   ];
 }
 
+/** A GFM table, every pipe padded by one space (markdownlint's compact style, which an empty cell keeps as `| |`). */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)];
+  return [tableRow(headers), tableRow(headers.map(() => "---")), ...rows.map((r) => tableRow(r.map(cell)))];
+}
+
+function tableRow(cells: readonly string[]): string {
+  return `|${cells.map((c) => (c === "" ? " " : ` ${c} `)).join("|")}|`;
 }
 
 function cell(text: string): string {
-  if (text === "") return " ";
   // Most cells are plain words: no copy for them (docs write thousands of cells at scale).
   return text.includes("\n") || text.includes("|") ? text.replaceAll("\n", " ").replaceAll("|", "\\|") : text;
+}
+
+/**
+ * Prose from the config or a module (a reason, a manual step) as Markdown text: `<tag>` would be
+ * read as HTML and vanish, so angle brackets become entities. Code spans need no escaping (see code()),
+ * and get none: a description's `app.<env>` shows as written, where an entity would show as `&lt;`.
+ */
+export function prose(text: string): string {
+  if (!/[<>]/.test(text)) return text;
+  let out = "";
+  let last = 0;
+  for (const span of text.matchAll(CODE_SPAN)) {
+    out += escapeAngles(text.slice(last, span.index)) + span[0];
+    last = span.index + span[0].length;
+  }
+  return out + escapeAngles(text.slice(last));
+}
+
+/** A code span: a run of backticks, then the nearest run of exactly as many. */
+const CODE_SPAN = /(`+)[\s\S]*?(?<!`)\1(?!`)/g;
+
+function escapeAngles(text: string): string {
+  return text.replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
 export function code(text: string): string {
@@ -72,7 +99,7 @@ export function formatValue(value: unknown, options: DocsOptions): string {
 /** Short, for table cells: the reason is in the list of undecided values. */
 export function todoLabel(todo: Todo, options: DocsOptions): string {
   const site = siteLabel(todo.site, options);
-  return `**TODO**${site ? ` (${site})` : `: ${todo.reason}`}`;
+  return `**TODO**${site ? ` (${site})` : `: ${prose(todo.reason)}`}`;
 }
 
 /** `a.b.c` → value, for plain nested objects; stops at arrays and TODO markers. */

@@ -7,7 +7,7 @@
 import { configSchema, type ResolvedConfig, type Tier } from "@caja/dsl/schema";
 import type { ApiModule } from "@caja/modules";
 import { isTodo } from "@caja/dsl";
-import { code, flatten, pageHeader, table } from "./markdown.js";
+import { code, flatten, pageHeader, prose, table } from "./markdown.js";
 
 type JsonSchema = {
   readonly type?: string;
@@ -69,7 +69,7 @@ export function configReferencePage(schema: Record<string, unknown>, config: Res
   for (const [top, members] of sections) {
     if (members.length === 0) continue;
     lines.push(`## ${top === TOP ? top : code(top)}`, "");
-    lines.push(...table(["Field", "Type", "Default", "Description", "Example"], members.map((r) => [code(r.path), r.type, r.default, r.description, r.example])), "");
+    lines.push(...table(["Field", "Type", "Default", "Description", "Example"], members.map((r) => [code(r.path), r.type, r.default, prose(r.description), r.example])), "");
   }
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -53,10 +53,14 @@ export interface CommentParts {
   /** Changed roots that only an administrator applies. */
   readonly administered: readonly string[];
   readonly runUrl?: string;
+  /** The monthly estimate's change per scope against the base branch (`describeChange` lines), or why there is none. */
+  readonly cost?: { readonly since: string; readonly changes: readonly string[] } | { readonly since: string; readonly unavailable: string };
 }
 
 export function commentBody(parts: CommentParts): string {
   const lines = [COMMENT_MARKER, "## caja plan", ""];
+  // First: a long plan truncates the comment's end.
+  if (parts.cost) lines.push(...costLines(parts.cost), "");
   for (const s of parts.summaries) lines.push(s.text?.trimEnd() ?? `### ${s.name}\n\nNo plan: the job failed or did not run; see the workflow run.`, "");
   if (parts.summaries.length === 0) lines.push("No root of the pipeline changed.", "");
   if (parts.administered.length > 0) {
@@ -65,6 +69,15 @@ export function commentBody(parts: CommentParts): string {
   if (parts.runUrl) lines.push(`[The workflow run](${parts.runUrl}): plans, logs and artifacts.`);
   const body = lines.join("\n");
   return body.length <= MAX_COMMENT ? body : `${body.slice(0, MAX_COMMENT)}\n\n(truncated: the full plans are in the workflow run)`;
+}
+
+/** Text read back from files (the base's estimate) stays text: no HTML, mention or link survives. */
+function costLines(cost: NonNullable<CommentParts["cost"]>): string[] {
+  const plain = (text: string) => text.replace(/[\u0000-\u001f]/g, " ").replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll("@", "@\u200b").replaceAll("[", "\\[").replaceAll("]", "\\]").slice(0, 1000);
+  const head = `### Monthly estimate (against ${plain(cost.since)})`;
+  if ("unavailable" in cost) return [head, "", `No comparison: ${plain(cost.unavailable)}`];
+  if (cost.changes.length === 0) return [head, "", "No change to the monthly estimate."];
+  return [head, "", ...cost.changes.map((c) => `- ${plain(c)}`), "", "List prices from caja's dated table; items priced by use are not in it (the docs' environments page lists them)."];
 }
 
 export interface GitHubTarget {

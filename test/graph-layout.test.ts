@@ -5,7 +5,8 @@
  * on configs of one and a hundred environments, and on small made-up graphs.
  */
 import { describe, expect, it } from "vitest";
-import { layoutGraph, phaseGraph, renderSvg, type GraphEdge, type GraphNode, type Layout, type PhaseGraph } from "../packages/compiler/src/graph.js";
+import { phaseGraph, type GraphEdge, type GraphNode, type PhaseGraph } from "../packages/compiler/src/graph.js";
+import { layoutGraph, renderSvg, type Layout } from "../packages/compiler/src/graph-svg.js";
 import { compileWith, configWith } from "./helpers.js";
 
 const TITLE = "caja: phase graph";

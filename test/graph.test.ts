@@ -7,7 +7,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { layoutGraph, phaseGraph, renderDot, renderGraph, renderMermaid, renderSvg, stateBackendNote } from "../packages/compiler/src/graph.js";
+import { phaseGraph, renderDot, renderGraph, renderMermaid, stateBackendNote } from "../packages/compiler/src/graph.js";
+import { layoutGraph, renderSvg } from "../packages/compiler/src/graph-svg.js";
 import { baseConfig, CAJA_BIN, compileWith, fileJson, repoTempDir } from "./helpers.js";
 
 const compiled = compileWith();

@@ -65,6 +65,8 @@ describe("the launcher's code cache", () => {
   it("survives a damaged cache: same output, and the cache is written afresh", () => {
     const dir = project(validConfig);
     const cacheDir = join(dir, "code-cache");
+    expect(run(dir, cacheDir).status).toBe(0);
+    // A compile into an out/ already current, as the damaged run below will be (its output says so).
     const clean = run(dir, cacheDir);
     const [file] = entries(cacheDir);
     writeFileSync(join(cacheDir, file!), Buffer.alloc(4096, 7));

@@ -259,7 +259,10 @@ describe("adopting what a killed apply created", () => {
   });
 
   it("finds the imports a failed plan blames, in terraform's words or the provider's, and nothing else", () => {
-    const importing = new Set(["aws_iam_role.flow", "aws_route_table_association.private_0"]);
+    const importing = [
+      { to: "aws_iam_role.flow", id: "caja-dev-flow" },
+      { to: "aws_route_table_association.private_0", id: "subnet-1/rtb-1" },
+    ];
     const text = [
       "Error: Cannot import non-existent remote object",
       "",
@@ -277,6 +280,25 @@ describe("adopting what a killed apply created", () => {
     ].join("\n");
     expect(failedImports(text, importing)).toEqual(["aws_iam_role.flow", "aws_route_table_association.private_0"]);
     expect(failedImports("Error: creating Security Group\n\n  with aws_security_group.alb,", importing)).toEqual([]);
+  });
+
+  it("finds an association the provider cannot find by the ids it names, when terraform prints no address with it", () => {
+    // As a plan printed it after an apply was killed against the emulator: two errors, no "with" line.
+    const text = [
+      "Error: No association found between route table ID rtb-20b4 and target ID subnet-b554",
+      "",
+      "",
+      "Error: Cannot import non-existent remote object",
+      "",
+      "While attempting to import an existing object to",
+      '"aws_route.private_0_egress_ipv6", the provider detected that no object',
+    ].join("\n");
+    const importing = [
+      { to: "aws_route.private_0_egress_ipv6", id: "rtb-20b4_::/0" },
+      { to: "aws_route_table_association.private_0", id: "subnet-b554/rtb-20b4" },
+      { to: "aws_route_table_association.private_1", id: "subnet-3ef3/rtb-149a" },
+    ];
+    expect(failedImports(text, importing)).toEqual(["aws_route.private_0_egress_ipv6", "aws_route_table_association.private_0"]);
   });
 
   it("reads each planned resource's arguments from terraform show -json", () => {

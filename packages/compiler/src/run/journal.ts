@@ -574,11 +574,16 @@ export function writeAdoptFile(dir: string, imports: Adoption["imports"], write:
 /**
  * Imports a failed plan blames: the object to import does not exist ("Cannot import non-existent
  * remote object"), or a diagnostic about the resource of an import (a provider that says so its
- * own way: "No association found between route table … and subnet …"). Only addresses in
- * `importing` count: any other failure is a failure.
+ * own way: "No association found between route table … and subnet …"), named by its address or,
+ * when terraform prints no address with it, by the ids it names. Only the imports being made
+ * count: any other failure is a failure.
  */
-export function failedImports(text: string, importing: ReadonlySet<string>): string[] {
+export function failedImports(text: string, importing: readonly { readonly to: string; readonly id: string }[]): string[] {
   const flat = text.replace(/\s+/g, " ");
   const named = [...flat.matchAll(/import an existing object to "([^"]+)"/g), ...flat.matchAll(/│? ?with ([^\s,]+),/g)].map((m) => m[1]!);
-  return [...new Set(named)].filter((a) => importing.has(a)).sort();
+  // An association's import id is `<subnet or gateway>/<route table>`.
+  const byId = new Map(importing.map((i) => [i.id, i.to]));
+  const associations = [...flat.matchAll(/No association found between route table ID (\S+) and target ID (\S+?)(?=\s|$)/g)].flatMap((m) => byId.get(`${m[2]}/${m[1]}`) ?? []);
+  const addresses = new Set(importing.map((i) => i.to));
+  return [...new Set([...named, ...associations])].filter((a) => addresses.has(a)).sort();
 }

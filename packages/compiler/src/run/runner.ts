@@ -299,7 +299,7 @@ export async function runRoots(spec: RunSpec): Promise<RootResult[]> {
     // of what was being created bounds how many are needed.
     for (let round = 0; round < 8; round++) {
       if (plan.code !== 0) {
-        const gone = failedImports(`${plan.stdout}\n${plan.stderr}`, new Set(wave.imports.map((i) => i.to)));
+        const gone = failedImports(`${plan.stdout}\n${plan.stderr}`, wave.imports);
         if (gone.length === 0) break;
         for (const a of gone) absent.add(a);
       } else {

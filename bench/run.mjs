@@ -1,8 +1,8 @@
 // `npm run bench`: the performance targets, measured as whole processes on this machine.
 //
-// Timings are ratios against `node -e 0` measured alternately in the same run, because these
-// machines are noisy; the scale series is generated (deterministic) configs of 10, 50 and 100
-// environments. `--quick` runs fewer rounds (CI prints the table once). Exit 1 on a missed target
+// Timings are ratios against `node -e 0` (or, for a config with mistakes and `caja check`, a clean
+// compile) measured alternately in the same run, because these machines are noisy; the scale
+// series is generated (deterministic) configs of 10, 50 and 100 environments. `--quick` runs fewer rounds (CI prints the table once). Exit 1 on a missed target
 // in a full run. No network.
 import { execFileSync, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -18,13 +18,23 @@ const rssProbe = join(repo, "bench/rss-probe.cjs");
 const quick = process.argv.includes("--quick");
 const rounds = quick ? 11 : 21;
 
-function run(cmd, args, { cwd = repo, probe = false } = {}) {
+/** One whole process; `status` is the exit code it must end with (1 for a config with mistakes). */
+function run(cmd, args, { cwd = repo, probe = false, status = 0 } = {}) {
   const started = performance.now();
   const argv = cmd === process.execPath && probe ? ["--require", rssProbe, ...args] : args;
   const r = spawnSync(cmd, argv, { cwd, encoding: "utf8", env: { ...process.env, CAJA_RSS_PROBE: probe ? "1" : "" } });
   const ms = performance.now() - started;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
-  return { ms, rss: probe ? Number(/caja-rss-kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024 : undefined };
+  if (r.status !== status) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}, not ${status}:\n${r.stderr}`);
+  return { ms, rss: probe ? peakRssKb(r.stderr) / 1024 : undefined };
+}
+
+/**
+ * The probe reports from every thread that exits, and the config's worker thread exits before the
+ * process does: the last (largest) report is the process's peak.
+ */
+function peakRssKb(stderr) {
+  const reports = [...stderr.matchAll(/caja-rss-kb=(\d+)/g)].map((m) => Number(m[1]));
+  return reports.length > 0 ? Math.max(...reports) : NaN;
 }
 
 function stats(values) {
@@ -33,15 +43,17 @@ function stats(values) {
   return { median, min: s[0], max: s.at(-1) };
 }
 
-/** Alternate baseline and subject runs; returns both distributions. */
-function alternate(subject, { prepare, n = rounds } = {}) {
+const nodeAlone = () => run(process.execPath, ["-e", "0"]).ms;
+
+/** Alternate baseline (`node -e 0` unless given) and subject runs; returns both distributions. */
+function alternate(subject, { prepare, n = rounds, baseline = nodeAlone } = {}) {
   const base = [];
   const caja = [];
-  run(process.execPath, ["-e", "0"]);
+  baseline();
   prepare?.();
   subject();
   for (let i = 0; i < n; i++) {
-    base.push(run(process.execPath, ["-e", "0"]).ms);
+    base.push(baseline());
     prepare?.();
     caja.push(subject());
   }
@@ -49,6 +61,8 @@ function alternate(subject, { prepare, n = rounds } = {}) {
 }
 
 const work = mkdtempSync(join(tmpdir(), "caja-bench-"));
+/** The bench's folder inside the repository (git ignores it), where `import ... from "caja"` resolves. */
+const inRepo = join(repo, "bench/.tmp-tsc");
 let asideCount = 0;
 const rows = [];
 const f1 = (n) => n.toFixed(1);
@@ -82,7 +96,27 @@ if (memory) {
 const rss = run(process.execPath, [cli, "compile", "--out", join(fast, "rss")], { probe: true }).rss;
 rows.push({ target: "peak RSS of compile", measured: `${f1(rss)} MB`, ratio: rss, limit: 80, unit: "MB" });
 
-// 2. Scale: generated configs of 10, 50 and 100 environments, time per root; on disk, the
+// 2. A copy of the repository's config with mistakes: each is printed at its field
+// (file:line:col), so the error path reads the config's source; and `caja check` of the unchanged
+// copy, which places every warning at its field. Timed against a compile of the unchanged copy into
+// a fresh out/ (an unchanged out/ would let the compile skip the work a config with mistakes cannot)
+// in the same rounds. In the repository, so its `import ... from "caja"` resolves.
+const mistakes = mistakeProjects(join(inRepo, "mistakes"));
+const cleanCompile = () => run(process.execPath, [cli, "compile", "--out", join(fast, `fresh-${++fresh}`)], { cwd: mistakes.clean }).ms;
+const failedOut = join(fast, "never-written");
+for (const [name, dir] of [["one mistake", mistakes.one], ["ten mistakes", mistakes.ten]]) {
+  const timed = alternate(() => run(process.execPath, [cli, "compile", "--out", failedOut], { cwd: dir, status: 1 }).ms, { baseline: cleanCompile });
+  rows.push({ target: `compile with ${name} (each located in the config)`, measured: range(timed.caja), baseline: range(timed.base), ratio: timed.caja.median / timed.base.median, limit: 1.5, unit: "× clean compile" });
+  const peak = run(process.execPath, [cli, "compile", "--out", failedOut], { cwd: dir, status: 1, probe: true }).rss;
+  rows.push({ target: `peak RSS of compile with ${name}`, measured: `${f1(peak)} MB`, ratio: peak, limit: 100, unit: "MB" });
+}
+const checked = alternate(() => run(process.execPath, [cli, "check"], { cwd: mistakes.clean }).ms, { baseline: cleanCompile });
+rows.push({ target: "caja check, root config (warnings located in the config)", measured: range(checked.caja), baseline: range(checked.base), ratio: checked.caja.median / checked.base.median, limit: 1.3, unit: "× clean compile" });
+const checkRss = run(process.execPath, [cli, "check"], { cwd: mistakes.clean, probe: true }).rss;
+rows.push({ target: "peak RSS of caja check", measured: `${f1(checkRss)} MB`, ratio: checkRss, limit: 80, unit: "MB" });
+rmSync(join(inRepo, "mistakes"), { recursive: true, force: true });
+
+// 3. Scale: generated configs of 10, 50 and 100 environments, time per root; on disk, the
 // 100-environment compile beside what bare fs calls take to create the same files.
 const scale = [];
 for (const n of [10, 50, 100]) {
@@ -111,8 +145,8 @@ if (memory) {
   rows.push({ target: `  the disk alone: the same ${tree.files.length} files in ${tree.dirs.length} folders, bare fs calls, same rounds`, measured: `${f1(b)} ms`, ratio: b / 1000, limit: Infinity, unit: "s" });
 }
 
-// 3. Editor: tsc --noEmit over caja.config.ts with the DSL's types.
-const tsDir = join(repo, "bench/.tmp-tsc");
+// 4. Editor: tsc --noEmit over caja.config.ts with the DSL's types.
+const tsDir = inRepo;
 mkdirSync(tsDir, { recursive: true });
 writeFileSync(join(tsDir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, skipLibCheck: true, types: [] }, files: [relative(tsDir, join(repo, "caja.config.ts"))] }));
 const tsc = join(repo, "node_modules/.bin/tsc");
@@ -130,7 +164,7 @@ rmSync(tsDir, { recursive: true, force: true });
 rows.push({ target: "tsc --noEmit over caja.config.ts", measured: `${range(stats(tscTimes))} ms`, ratio: stats(tscTimes).median / 1000, limit: 0.7, unit: "s" });
 rows.push({ target: "tsc --noEmit over a config extending roots with provider types no module uses", measured: `${range(stats(extendTimes))} ms`, ratio: stats(extendTimes).median / 1000, limit: 0.7, unit: "s" });
 
-// 4. Install footprint: what a user's production install of the compiler package holds.
+// 5. Install footprint: what a user's production install of the compiler package holds.
 const mb = footprintMb();
 rows.push({ target: "production install footprint of the compiler package", measured: `${f1(mb)} MB`, ratio: mb, limit: 60, unit: "MB" });
 
@@ -141,7 +175,7 @@ let ok = true;
 const lines = [
   `caja bench: ${quick ? "quick" : "full"}, ${rounds} alternating rounds, node ${process.version}`,
   "",
-  "| target | measured median (min–max) | node -e 0 median (min–max) ms | value | limit | result |",
+  "| target | measured median (min–max) | baseline median (min–max) ms | value | limit | result |",
   "|---|---|---|---|---|---|",
 ];
 for (const r of rows) {
@@ -170,6 +204,34 @@ function scaleConfig(n) {
     },
     environments,
   };
+}
+
+/**
+ * Three copies of the repository's config under `base`: unchanged (`clean`), with the issue's
+ * `desiredCount: -1` in prod (`one`), and with ten fields of the environments' services out of range
+ * (`ten`).
+ */
+function mistakeProjects(base) {
+  const source = readFileSync(join(repo, "caja.config.ts"), "utf8");
+  const service = (env, fields) => {
+    const written = `service: { imageTag: "${env}-initial" }`;
+    if (!source.includes(written)) throw new Error(`caja.config.ts no longer has \`${written}\`: update the bench's mistakes`);
+    return (text) => text.replace(written, `service: { imageTag: "${env}-initial", ${fields} }`);
+  };
+  const wrongFour = "desiredCount: -1, cpu: 3, memory: 1, port: 0";
+  const variants = {
+    clean: source,
+    one: service("prod", "desiredCount: -1")(source),
+    ten: [service("dev", wrongFour), service("staging", wrongFour), service("prod", "desiredCount: -1, port: 0")].reduce((text, patch) => patch(text), source),
+  };
+  return Object.fromEntries(
+    Object.entries(variants).map(([name, text]) => {
+      const dir = join(base, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "caja.config.ts"), text);
+      return [name, dir];
+    }),
+  );
 }
 
 /** A config whose escape hatch adds an SQS queue and an ElastiCache group and overrides a generated load balancer. */

@@ -209,7 +209,8 @@ function staleFiles(outDir: string, cwd: string, files: readonly EmittedFile[], 
 
 /**
  * Attach file:line:col to each issue: a module's mistake at its code's frame (mapped from the
- * bundle), a config value at its field (loads ts-morph: only ever on this error path).
+ * bundle), a config value at its field (read off the config's text; ts-morph is loaded, only ever
+ * on this error path, for a field the text alone cannot place).
  */
 async function locateIssues(error: ConfigIssuesError, configFile: string, toSource: (text: string) => string): Promise<ConfigIssuesError> {
   const sited = error.issues.map((i) => (i.site ? atSite(toSource(i.site)) : undefined));

@@ -1,13 +1,15 @@
 /**
  * Find where a config path is written in the source, to print `caja.config.ts:14:5`.
  *
- * Only used when there is something to report, so ts-morph (and the TypeScript compiler inside
- * it) is imported lazily and never on the success path. It follows the default export through
- * `defineConfig(...)`, arrow functions, `as`/`satisfies`, spreads and identifiers (across files),
- * and stops at the deepest node it can find: a value built at run time still gets the nearest
- * enclosing field.
+ * Only used when there is something to report. A path written as literals (most mistakes) is
+ * placed by the scanner of locate-scan.ts, which reads the file's text. Any other goes to ts-morph
+ * (with the TypeScript compiler inside it), imported only then: it follows the default export
+ * through `defineConfig(...)`, arrow functions, `as`/`satisfies`, spreads and identifiers (across
+ * files), and stops at the deepest node it can find, so a value built at run time still gets the
+ * nearest enclosing field. The scanner answers only where it gives ts-morph's answer.
  */
 import type { Node as TsNode, Project } from "ts-morph";
+import { scanLocations } from "./locate-scan.js";
 
 export interface SourceLocation {
   readonly file: string;
@@ -15,7 +17,19 @@ export interface SourceLocation {
   readonly column: number;
 }
 
+/** Where each path (with its issue's unknown key, if any, appended) is written in `file`. */
 export async function locatePaths(file: string, paths: readonly (readonly PropertyKey[])[], keys: readonly (string | undefined)[] = []): Promise<(SourceLocation | undefined)[]> {
+  const wanted = paths.map((path, i) => (keys[i] !== undefined ? [...path, keys[i]!] : path));
+  const found = scanLocations(file, wanted);
+  const left = wanted.flatMap((_, i) => (found[i] ? [] : [i]));
+  if (left.length === 0) return found;
+  const located = await locateWithTypeScript(file, left.map((i) => wanted[i]!));
+  left.forEach((i, k) => (found[i] = located[k]));
+  return found;
+}
+
+/** The walk over ts-morph's syntax tree, for paths (full segments) the scanner could not place. */
+export async function locateWithTypeScript(file: string, paths: readonly (readonly PropertyKey[])[]): Promise<(SourceLocation | undefined)[]> {
   let morph: typeof import("ts-morph");
   try {
     morph = await import("ts-morph");
@@ -28,9 +42,8 @@ export async function locatePaths(file: string, paths: readonly (readonly Proper
   project.resolveSourceFileDependencies();
 
   const rootExpr = defaultExport();
-  return paths.map((path, i) => {
+  return paths.map((segments) => {
     if (!rootExpr) return undefined;
-    const segments = keys[i] !== undefined ? [...path, keys[i]!] : path;
     const node = walk(rootExpr, segments);
     return node ? at(node) : undefined;
   });

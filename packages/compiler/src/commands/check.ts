@@ -107,7 +107,7 @@ function textReport(result: PolicyResult, configFile: string, positions: Readonl
     .join("");
 }
 
-/** Where each config path is written (ts-morph, loaded only when there is something to place). */
+/** Where each config path is written (locate.ts, loaded only when there is something to place). */
 async function positionsOf(configFile: string, paths: readonly string[]): Promise<Map<string, SourcePosition>> {
   const unique = [...new Set(paths)];
   const out = new Map<string, SourcePosition>();

@@ -2,8 +2,8 @@
 //
 // Timings are ratios against `node -e 0` (or, for a config with mistakes and `caja check`, a clean
 // compile) measured alternately in the same run, because these machines are noisy; the scale
-// series is generated (deterministic) configs of 10, 50 and 100 environments. `--quick` runs fewer rounds (CI prints the table once). Exit 1 on a missed target
-// in a full run. No network.
+// series is generated (deterministic) configs of 10, 50 and 100 environments. `--quick` runs
+// fewer rounds (CI prints the table once). Exit 1 on a missed target in a full run. No network.
 import { execFileSync, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

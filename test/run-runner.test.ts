@@ -121,6 +121,11 @@ class FakeTerraform implements Terraform {
     });
   }
 
+  /** The logical clock: every call's start and end take the next tick. */
+  get now(): number {
+    return this.clock;
+  }
+
   callsFor(id: string): Call[] {
     return this.calls.filter((c) => c.root === id);
   }
@@ -187,7 +192,7 @@ async function run(
   env: ReturnType<typeof setup>,
   terraform: FakeTerraform,
   targets: readonly string[],
-  options: { parallel?: number; offline?: boolean; heartbeatMs?: number; saved?: RunSpec["saved"]; oneAtATime?: RunSpec["oneAtATime"] } = {},
+  options: { parallel?: number; offline?: boolean; heartbeatMs?: number; saved?: RunSpec["saved"]; oneAtATime?: RunSpec["oneAtATime"]; onPrint?: (lines: readonly string[]) => void } = {},
 ): Promise<{ results: RootResult[]; lines: string[]; blocks: (readonly string[])[]; outcome: (id: string) => Outcome }> {
   const blocks: (readonly string[])[] = [];
   const results = await runRoots({
@@ -199,7 +204,10 @@ async function run(
     parallel: options.parallel ?? 1,
     offline: options.offline ?? false,
     terraform,
-    print: (lines) => blocks.push([...lines]),
+    print: (lines) => {
+      blocks.push([...lines]);
+      options.onPrint?.(lines);
+    },
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.saved ? { saved: options.saved } : {}),
     ...(options.oneAtATime ? { oneAtATime: options.oneAtATime } : {}),
@@ -281,14 +289,18 @@ describe("applying", () => {
   it("stops at the first failure, naming the root, the command and its log, and starts nothing after it", async () => {
     const env = setup();
     const tf = new FakeTerraform(env.runDir, env.manifest, { failPlan: "dev/30-persistence" });
-    const r = await run("apply", env, tf, ["all"], { parallel: 2 });
+    // When the runner knows: it prints the failed root's block as it stops scheduling. The other
+    // worker may start a root between terraform's exit and then (the log is written in between).
+    let knownAt = Infinity;
+    const r = await run("apply", env, tf, ["all"], { parallel: 2, onPrint: (lines) => lines.some((l) => l.includes("dev/30-persistence  FAILED")) && (knownAt = Math.min(knownAt, tf.now)) });
     const failed = r.outcome("dev/30-persistence");
     expect(failed).toEqual({ kind: "failed", command: `terraform plan -input=false -no-color -out=${PLAN_FILE}`, detail: "Error: broken override in dev/30-persistence", log: join(env.runDir, ".logs/dev/30-persistence.log") });
     const log = readFileSync(join(env.runDir, ".logs/dev/30-persistence.log"), "utf8");
     expect(log).toContain(`$ terraform plan -input=false -no-color -out=${PLAN_FILE}`);
     expect(log).toContain("Error: broken override in dev/30-persistence");
-    const failedAt = tf.callsFor("dev/30-persistence").at(-1)!.end;
-    expect(tf.calls.filter((c) => c.args[0] === "init" && c.start > failedAt)).toEqual([]);
+    expect(knownAt).toBeLessThan(Infinity);
+    expect(knownAt).toBeGreaterThanOrEqual(tf.callsFor("dev/30-persistence").at(-1)!.end);
+    expect(tf.calls.filter((c) => c.args[0] === "init" && c.start > knownAt)).toEqual([]);
     const notRun = r.results.filter((x) => x.outcome.kind === "not-run").map((x) => x.root);
     expect(notRun).toContain("dev/50-service");
     for (const id of notRun) expect(tf.callsFor(id), id).toEqual([]);

@@ -6,8 +6,8 @@
 // fewer rounds (CI prints the table once). Exit 1 on a missed target in a full run. No network.
 import { execFileSync, spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { delimiter, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -167,6 +167,30 @@ rows.push({ target: "tsc --noEmit over a config extending roots with provider ty
 // 5. Install footprint: what a user's production install of the compiler package holds.
 const mb = footprintMb();
 rows.push({ target: "production install footprint of the compiler package", measured: `${f1(mb)} MB`, ratio: mb, limit: 60, unit: "MB" });
+
+// 6. caja test of every root of the repository's config, against what one root costs with plain
+// terraform (init and its mock test in a copy of out/dev/20-network), alternately.
+const terraform = onPath("terraform");
+if (terraform) {
+  const tfEnv = { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: "true", TF_PLUGIN_CACHE_DIR: process.env.TF_PLUGIN_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "caja", "terraform-plugins") };
+  mkdirSync(tfEnv.TF_PLUGIN_CACHE_DIR, { recursive: true });
+  const one = () => {
+    const dir = mkdtempSync(join(work, "one-root-"));
+    for (const f of ["main.tf.json", "main.tftest.json"]) writeFileSync(join(dir, f), readFileSync(join(repo, "out/dev/20-network", f)));
+    const started = performance.now();
+    for (const args of [["init", "-backend=false", "-input=false", "-no-color"], ["test", "-no-color"]]) {
+      const r = spawnSync(terraform, args, { cwd: dir, env: tfEnv, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`terraform ${args[0]} of dev/20-network failed:\n${r.stdout}${r.stderr}`);
+    }
+    return performance.now() - started;
+  };
+  const roots = JSON.parse(readFileSync(join(repo, "out/manifest.json"), "utf8")).roots.length;
+  const timed = alternate(() => run(process.execPath, [cli, "test", "all"], { cwd: repo }).ms, { baseline: one, n: quick ? 1 : 3 });
+  rows.push({ target: `caja test of every root (${roots}) of the repository config, against one root's terraform init + test (dev/20-network)`, measured: `${f1(timed.caja.median / 1000)} s`, baseline: range(timed.base), ratio: timed.caja.median / timed.base.median, limit: 8, unit: "× one root" });
+} else {
+  console.error("\n!!!!! BENCH: terraform is not on PATH, so the caja test target is not measured. !!!!!\n");
+  rows.push({ target: "caja test of every root, against one root's terraform init + test", measured: "not measured: no terraform", ratio: NaN, limit: 8, unit: "× one root" });
+}
 
 rmSync(work, { recursive: true, force: true });
 if (fast !== work) rmSync(fast, { recursive: true, force: true });
@@ -349,4 +373,19 @@ function mtimes(dir) {
       .filter((e) => e.isFile())
       .map((e) => [relative(dir, join(e.parentPath, e.name)), statSync(join(e.parentPath, e.name)).mtimeMs]),
   );
+}
+
+/** A program on PATH, if any. */
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

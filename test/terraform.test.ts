@@ -4,12 +4,12 @@
  * terraform is on PATH; otherwise prints one loud line and skips, unless CAJA_REQUIRE_TERRAFORM
  * is set (CI), where a missing terraform fails.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compile } from "../packages/compiler/src/compile.js";
-import { checkRoots, findTerraform, type RootCheck } from "../packages/compiler/src/terraform.js";
+import { checkRoot, checkRoots, findTerraform, terraformEnv, type RootCheck } from "../packages/compiler/src/terraform.js";
 import { baseConfig, compileWith, tempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -54,5 +54,40 @@ describe.skipIf(!bin)("terraform accepts every generated root", () => {
     }
     const results = await checkRoots(bin!, compiled.plan.roots.map((r) => join(out, r.id)), { concurrency: 2 });
     expect(failures(results)).toBe("");
+  });
+
+  it("fails exactly the roots that fail, each as its own check reports it, and proves the rest in one batch", { timeout: 900_000 }, async () => {
+    const out = tempDir("caja-tf-broken-");
+    const result = await compile({ cwd: repo, outDir: out });
+    const ids = result.plan.roots.map((r) => r.id);
+    const edit = async (file: string, change: (doc: any) => void) => {
+      const doc = JSON.parse(await readFile(join(out, file), "utf8"));
+      change(doc);
+      await writeFile(join(out, file), JSON.stringify(doc));
+    };
+    // An assertion that does not hold (the mock apply fails), an argument the provider does not
+    // have (validation fails), and an assertion terraform refuses to load (init fails, and with it
+    // the harness until that root is left out).
+    await edit("dev/40-platform/main.tftest.json", (t) => (t.run[0].mock_apply.assert[0].condition = t.run[0].mock_apply.assert[0].condition.replace(/^\$\{(.*)\}$/s, "$${!($1)}")));
+    await edit("prod/20-network/main.tf.json", (m) => (m.resource.aws_vpc.main.no_such_argument = true));
+    await edit("staging/70-dns/main.tftest.json", (t) => (t.run[0].mock_apply.assert[0].condition = "${1 == 2}"));
+    const broken = { "dev/40-platform": "test", "prod/20-network": "validate", "staging/70-dns": "init" };
+
+    const started: string[] = [];
+    const results = await checkRoots(bin!, ids.map((id) => join(out, id)), { concurrency: 2, onStart: (dir) => started.push(dir) });
+    const byId = new Map(ids.map((id, i) => [id, results[i]!]));
+    expect(Object.fromEntries(ids.filter((id) => !byId.get(id)!.ok).map((id) => [id, byId.get(id)!.failedStep]))).toEqual(broken);
+    // Every root is announced once, and every passing one was proven by the batch.
+    expect([...started].sort()).toEqual(ids.map((id) => join(out, id)).sort());
+    for (const id of ids.filter((id) => byId.get(id)!.ok)) expect(byId.get(id)!.via, id).toBe("batch");
+    const env = await terraformEnv();
+    for (const id of Object.keys(broken)) {
+      const alone = await checkRoot(bin!, join(out, id), env);
+      expect(byId.get(id)!.via).toBe("alone");
+      expect({ step: byId.get(id)!.failedStep, detail: byId.get(id)!.detail }).toEqual({ step: alone.failedStep, detail: alone.detail });
+    }
+    expect(byId.get("dev/40-platform")!.detail).toMatch(/Test assertion failed/);
+    expect(byId.get("prod/20-network")!.detail).toMatch(/no_such_argument/);
+    expect(byId.get("staging/70-dns")!.detail).toMatch(/Invalid assert expression/);
   });
 });

@@ -1,15 +1,23 @@
 /**
  * Running terraform over generated roots: `init -backend=false`, `validate` and the generated
- * mock `terraform test`. Used by `npm test` and by `caja test`. One provider plugin cache is
- * shared by every root, so the provider is downloaded once; the first root initialises alone to
- * fill it (the cache is not safe for concurrent first writes), then the rest run in parallel.
+ * mock `terraform test`. Used by `npm test` and by `caja test`. Many roots are checked as one
+ * batch where they can be (see `checkRoots`). One provider plugin cache is shared by every root,
+ * so the provider is downloaded once; whoever initialises first fills it alone (the cache is not
+ * safe for concurrent first writes).
  */
 import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { mkdir, readFile, rm, stat } from "node:fs/promises";
-import { homedir } from "node:os";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { delimiter, join } from "node:path";
+import { installedAwsProvider, startProviderServer, type ProviderServer } from "./provider-server.js";
+import { batchableTest, harnessDocuments, harnessRootDir, harnessCulprits, judgeBatch, judgeTest, loadsAsModule, preventDestroyIn, type HarnessRun, type RootTest } from "./terraform-batch.js";
+
+export { judgeTest };
+
+const MAIN_FILE = "main.tf.json";
+const TEST_FILE = "main.tftest.json";
 
 export interface TerraformRun {
   readonly code: number;
@@ -39,6 +47,8 @@ export interface RootCheck {
   readonly ms: number;
   /** Resources the teardown could not destroy because they are `prevent_destroy` (Terraform < 1.14). */
   readonly protectedLeftovers: readonly string[];
+  /** Whether the root was proven in the batch of many roots or checked on its own (see `checkRoots`). */
+  readonly via: "batch" | "alone";
 }
 
 /** The terraform binary on PATH (or `explicit`), if any. */
@@ -162,96 +172,189 @@ export function runTerraform(bin: string, args: readonly string[], cwd: string, 
 /** init, validate and the mock test of one root directory. */
 export async function checkRoot(bin: string, dir: string, env: NodeJS.ProcessEnv): Promise<RootCheck> {
   const started = performance.now();
-  const done = (partial: Omit<RootCheck, "dir" | "ms">): RootCheck => ({ dir, ms: performance.now() - started, ...partial });
+  const done = (partial: Omit<RootCheck, "dir" | "ms" | "via">): RootCheck => ({ dir, ms: performance.now() - started, via: "alone", ...partial });
 
   const init = await withCacheLock(env, () => runTerraform(bin, ["init", "-backend=false", "-input=false", "-no-color"], dir, env));
   if (init.code !== 0) return done({ ok: false, failedStep: "init", detail: init.stderr || init.stdout, runsPassed: 0, protectedLeftovers: [] });
   const validate = await runTerraform(bin, ["validate", "-no-color"], dir, env);
   if (validate.code !== 0) return done({ ok: false, failedStep: "validate", detail: validate.stderr || validate.stdout, runsPassed: 0, protectedLeftovers: [] });
-  if (!existsSync(join(dir, "main.tftest.json"))) return done({ ok: true, detail: "no test file", runsPassed: 0, protectedLeftovers: [] });
+  if (!existsSync(join(dir, TEST_FILE))) return done({ ok: true, detail: "no test file", runsPassed: 0, protectedLeftovers: [] });
 
   const test = await runTerraform(bin, ["test", "-json", "-no-color"], dir, env);
-  const verdict = judgeTest(test.stdout, await preventDestroyAddresses(dir));
+  const verdict = judgeTest(test.stdout, preventDestroyIn(await readFile(join(dir, MAIN_FILE), "utf8")));
   if (verdict.ok) return done({ ok: true, detail: verdict.detail, runsPassed: verdict.runsPassed, protectedLeftovers: verdict.protectedLeftovers });
   return done({ ok: false, failedStep: "test", detail: [verdict.detail, test.stderr].filter(Boolean).join("\n"), runsPassed: verdict.runsPassed, protectedLeftovers: [] });
 }
 
+/** Check many roots: see {@link checkRoots}. */
+export interface CheckRootsOptions {
+  /** Roots checked at once when they are checked one by one (default 2). */
+  readonly concurrency?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Told once per root, when terraform starts on it. */
+  readonly onStart?: (dir: string) => void;
+  readonly onDone?: (r: RootCheck) => void;
+}
+
 /**
- * Read `terraform test -json`. A file passes when every run passed and nothing errored, with one
- * exception: Terraform before 1.14 cannot tear down `prevent_destroy` resources after a test
- * (hashicorp/terraform#34960). If the only errors are exactly those, the mock apply succeeded.
+ * Check many roots. Every root whose test file a batch can carry is mock-applied in one
+ * `terraform test` of a harness loading each as a module (terraform-batch.ts), with one shared
+ * provider process (provider-server.ts): a few seconds for a whole config instead of seconds per
+ * root. A root the batch does not prove (its run failed, or the batch could not tell) is checked
+ * again on its own, init, validate and test as below, so a failure is reported exactly as a
+ * single root's check reports it; so is every root the batch cannot carry.
  */
-export function judgeTest(jsonLines: string, preventDestroy: ReadonlySet<string>): { ok: boolean; runsPassed: number; detail: string; protectedLeftovers: string[] } {
-  let runsPassed = 0;
-  let runsFailed = 0;
-  const errors: string[] = [];
-  const leftovers: string[] = [];
-  const notCleaned: string[] = [];
-  for (const line of jsonLines.split("\n")) {
-    if (!line.trim().startsWith("{")) continue;
-    let msg: Record<string, any>;
-    try {
-      msg = JSON.parse(line) as Record<string, any>;
-    } catch {
-      continue;
-    }
-    if (msg.type === "test_run" && msg.test_run?.progress === "complete") {
-      if (msg.test_run.status === "pass") runsPassed++;
-      else runsFailed++;
-    }
-    if (msg.type === "diagnostic" && msg.diagnostic?.severity === "error") {
-      const detail: string = msg.diagnostic.detail ?? "";
-      const address = /^Resource (\S+) has lifecycle\.prevent_destroy set/.exec(detail)?.[1];
-      if (msg.diagnostic.summary === "Instance cannot be destroyed" && address && preventDestroy.has(address)) leftovers.push(address);
-      else errors.push(`${msg.diagnostic.summary}: ${detail}`.trim());
-    }
-    if (msg.type === "test_cleanup") {
-      for (const r of msg.test_cleanup?.failed_resources ?? []) notCleaned.push(String(r.instance ?? ""));
-    }
-  }
-  // The destroy plan fails as a whole, so resources depending on protected ones stay too. That is
-  // only acceptable when the refusals to destroy protected resources are the sole errors.
-  if (leftovers.length === 0) errors.push(...notCleaned.map((a) => `teardown left ${a} behind`));
-  const ok = runsFailed === 0 && errors.length === 0 && runsPassed > 0;
-  const detail = [
-    `${runsPassed} run(s) passed, ${runsFailed} failed`,
-    ...errors,
-    ...(leftovers.length ? [`teardown kept prevent_destroy resources (fixed in Terraform 1.14): ${leftovers.join(", ")}`] : []),
-  ].join("\n");
-  return { ok, runsPassed, detail, protectedLeftovers: leftovers };
-}
-
-/** Addresses of resources whose `lifecycle.prevent_destroy` is true in the root's JSON. */
-async function preventDestroyAddresses(dir: string): Promise<Set<string>> {
-  const doc = JSON.parse(await readFile(join(dir, "main.tf.json"), "utf8")) as { resource?: Record<string, Record<string, { lifecycle?: { prevent_destroy?: boolean } }>> };
-  const out = new Set<string>();
-  for (const [type, byName] of Object.entries(doc.resource ?? {})) {
-    for (const [name, body] of Object.entries(byName)) if (body.lifecycle?.prevent_destroy === true) out.add(`${type}.${name}`);
-  }
-  return out;
-}
-
-/** Check many roots: the first alone (fills the plugin cache), the rest `concurrency` at a time. */
-export async function checkRoots(
-  bin: string,
-  dirs: readonly string[],
-  options: { concurrency?: number; env?: NodeJS.ProcessEnv; onStart?: (dir: string) => void; onDone?: (r: RootCheck) => void } = {},
-): Promise<RootCheck[]> {
+export async function checkRoots(bin: string, dirs: readonly string[], options: CheckRootsOptions = {}): Promise<RootCheck[]> {
   const env = await terraformEnv(options.env);
   const results: RootCheck[] = new Array(dirs.length);
   if (dirs.length === 0) return results;
-  options.onStart?.(dirs[0]!);
-  results[0] = await checkRoot(bin, dirs[0]!, env);
-  options.onDone?.(results[0]);
-  let next = 1;
-  const worker = async () => {
-    while (next < dirs.length) {
-      const i = next++;
-      options.onStart?.(dirs[i]!);
-      results[i] = await checkRoot(bin, dirs[i]!, env);
-      options.onDone?.(results[i]!);
-    }
+  const started = new Set<string>();
+  const start = (dir: string) => {
+    if (started.has(dir)) return;
+    started.add(dir);
+    options.onStart?.(dir);
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
-  return results;
+  const finish = (i: number, check: RootCheck) => {
+    start(check.dir);
+    results[i] = check;
+    options.onDone?.(check);
+  };
+  const work = await mkdtemp(join(tmpdir(), "caja-batch-"));
+  const held: { server?: ProviderServer } = {};
+  try {
+    const batch = await batchOf(dirs);
+    const { proven, initialised } = batch.length > 0 ? await proveInBatch(bin, work, batch, env, held, (k) => start(dirs[k]!)) : { proven: new Map<number, RootCheck>(), initialised: false };
+    for (const [i, check] of proven) finish(i, check);
+    const shared = held.server ? { ...env, TF_REATTACH_PROVIDERS: held.server.reattach } : env;
+    const alone = dirs.map((_, i) => i).filter((i) => !proven.has(i));
+    // The first fills the plugin cache alone if no harness did (concurrent first writes are unsafe).
+    if (alone.length > 0 && !initialised) {
+      const first = alone.shift()!;
+      start(dirs[first]!);
+      finish(first, await checkRoot(bin, dirs[first]!, shared));
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < alone.length) {
+        const i = alone[next++]!;
+        start(dirs[i]!);
+        finish(i, await checkRoot(bin, dirs[i]!, shared));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+    return results;
+  } finally {
+    await held.server?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Mock-apply `candidates` in one harness; the roots it proves, by their index in the caller's
+ * list. Terraform skips the runs after one that errors, so the roots a pass neither proved nor
+ * failed go into another pass, without the failed ones. A harness terraform cannot initialise
+ * because of some roots (their diagnostics name their folder or run) is tried again without
+ * them. Failed and unproven roots are left to the caller, which checks them on their own. The
+ * shared provider, once started, is left in `held` for the caller to use and stop.
+ */
+async function proveInBatch(
+  bin: string,
+  work: string,
+  candidates: readonly BatchRoot[],
+  env: NodeJS.ProcessEnv,
+  held: { server?: ProviderServer },
+  onStart: (index: number) => void,
+): Promise<{ proven: Map<number, RootCheck>; initialised: boolean }> {
+  const proven = new Map<number, RootCheck>();
+  let initialised = false;
+  let batch = candidates;
+  for (let pass = 0; pass < MAX_BATCH_PASSES && batch.length > 0; pass++) {
+    const harness = join(work, `harness-${pass}`);
+    const { runs } = await writeHarness(harness, batch);
+    const init = await withCacheLock(env, () => runTerraform(bin, ["init", "-backend=false", "-input=false", "-no-color"], harness, env));
+    if (init.code !== 0) {
+      const culprits = harnessCulprits(`${init.stdout}\n${init.stderr}`, batch.length);
+      if (culprits.size === 0) break;
+      batch = batch.filter((_, k) => !culprits.has(k));
+      continue;
+    }
+    initialised = true;
+    const provider = installedAwsProvider(harness);
+    if (!held.server && provider) {
+      const server = await startProviderServer(provider, work, env);
+      if (server) held.server = server;
+    }
+    const shared = held.server ? { ...env, TF_REATTACH_PROVIDERS: held.server.reattach } : env;
+    const current = batch;
+    const lines = lineSplitter((line) => {
+      const k = /"@testrun":"r(\d+)_/.exec(line)?.[1];
+      if (k !== undefined && line.includes('"progress":"starting"') && current[Number(k)]) onStart(current[Number(k)]!.index);
+    });
+    const test = await runTerraform(bin, ["test", "-json", "-no-color"], harness, shared, { onStdout: lines });
+    const verdicts = judgeBatch(test.stdout, runs, batch.map((b) => b.preventDestroy));
+    batch.forEach((b, k) => {
+      const v = verdicts[k];
+      if (v?.ok) proven.set(b.index, { dir: b.dir, ok: true, detail: v.detail, runsPassed: v.runsPassed, ms: v.ms, protectedLeftovers: v.protectedLeftovers, via: "batch" });
+    });
+    // Another pass only for roots that did not run because an earlier one failed.
+    const failed = verdicts.some((v) => v !== undefined && !v.ok);
+    const unrun = batch.filter((_, k) => verdicts[k] === undefined);
+    if (!failed || unrun.length === batch.length) break;
+    batch = unrun;
+  }
+  return { proven, initialised };
+}
+
+/** Passes of a batch at most: each removes at least one failing root or ends the batch. */
+const MAX_BATCH_PASSES = 4;
+
+interface BatchRoot {
+  /** Its position in the caller's list. */
+  readonly index: number;
+  readonly dir: string;
+  readonly test: RootTest;
+  readonly preventDestroy: ReadonlySet<string>;
+  /** Its configuration files (regular `*.tf.json` and `*.tf` files; links are not followed). */
+  readonly files: readonly string[];
+}
+
+/** The roots a batch can carry: a test file of the shape caja writes, read back and checked. */
+async function batchOf(dirs: readonly string[]): Promise<BatchRoot[]> {
+  const batch: BatchRoot[] = [];
+  for (const [index, dir] of dirs.entries()) {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+    const test = entries?.find((e) => e.name === TEST_FILE);
+    const main = entries?.find((e) => e.name === MAIN_FILE);
+    if (!entries || !test?.isFile() || !main?.isFile()) continue;
+    const parsed = batchableTest(await readFile(join(dir, TEST_FILE), "utf8"));
+    const files = entries.filter((e) => e.isFile() && e.name !== TEST_FILE && /\.tf(\.json)?$/.test(e.name)).map((e) => e.name);
+    // Only a root module may hold import blocks (or a .tf file caja did not write, unread here).
+    const config = await readFile(join(dir, MAIN_FILE), "utf8");
+    if (!parsed || files.some((f) => f !== MAIN_FILE) || !loadsAsModule(config)) continue;
+    batch.push({ index, dir, test: parsed, preventDestroy: preventDestroyIn(config), files });
+  }
+  return batch;
+}
+
+async function writeHarness(harness: string, batch: readonly BatchRoot[]): Promise<{ runs: HarnessRun[] }> {
+  const { main, test, runs } = harnessDocuments(batch.map((b) => b.test));
+  await mkdir(harness, { recursive: true });
+  await writeFile(join(harness, "main.tf.json"), `${JSON.stringify(main)}\n`);
+  await writeFile(join(harness, "batch.tftest.json"), `${JSON.stringify(test)}\n`);
+  for (const [k, b] of batch.entries()) {
+    const dir = join(harness, harnessRootDir(k));
+    await mkdir(dir, { recursive: true });
+    for (const file of b.files) await copyFile(join(b.dir, file), join(dir, file));
+  }
+  return { runs };
+}
+
+/** Calls `onLine` with each whole line of a stream given in pieces. */
+function lineSplitter(onLine: (line: string) => void): (text: string) => void {
+  let pending = "";
+  return (text) => {
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line);
+  };
 }

@@ -1,13 +1,15 @@
 /**
- * `caja test`: the offline proof that every root applies. Each chosen root of out/ (which must be
- * current) is copied to a temporary directory and checked there: terraform init -backend=false,
- * validate, and its generated mock test (main.tftest.json: mock AWS provider, remote-state reads
- * overridden). Copies keep out/ free of .terraform/ and lock files and leave any real init alone.
+ * `caja test`: the offline proof that every root applies. The chosen roots of out/ (which must be
+ * current) are copied to a temporary directory and checked there (see `checkRoots`): their
+ * generated mock tests (main.tftest.json: mock AWS provider, remote-state reads overridden) as
+ * one batch, and a root the batch does not prove on its own, with terraform init -backend=false,
+ * validate and test. Copies keep out/ free of .terraform/ and lock files and leave any real init alone.
  */
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { checkRoots, type RootCheck } from "../terraform.js";
+import { killProviderServers } from "../provider-server.js";
+import { checkRoots, releaseCacheLocks, type RootCheck } from "../terraform.js";
 import { parallelOf, selectOrUsage } from "../run/command.js";
 import { resolveTerraform } from "../run/binary.js";
 import { duration, finishBlock, startLine, summaryTable, type Outcome, type Position, type RootResult } from "../run/render.js";
@@ -16,11 +18,13 @@ import { parseArgs, type Io } from "./support.js";
 
 export const usage = `caja test [global|ENV|all]... [--parallel N] [--terraform PATH] [--config FILE] [--out DIR]
 
-  Runs terraform init -backend=false, terraform validate and the generated mock terraform test on
-  every root (or those of the named scopes), in copies of out/, with no AWS account. out/ must be
-  current (caja compile).
+  Runs the generated mock terraform test of every root (or those of the named scopes), in copies
+  of out/, with no AWS account: all roots as one terraform test, each root as a module, with one
+  shared provider process. A root that fails there (or cannot be loaded as a module) is checked
+  on its own, terraform init -backend=false, validate and test, and reported as that check says.
+  out/ must be current (caja compile).
 
-  --parallel N     roots checked at once (default 2)
+  --parallel N     roots checked at once on their own (default 2)
   --terraform PATH the terraform binary (default: terraform on PATH; needs >= 1.7)`;
 
 const FLAGS = { "--config": "value", "--out": "value", "--parallel": "value", "--terraform": "value" } as const;
@@ -44,6 +48,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const logDir = join(io.cwd, LOG_DIR, "test");
   await rm(logDir, { recursive: true, force: true });
   const started = performance.now();
+  // A signal to caja alone (as a CI runner sends it) also ends the provider process it shares.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    killProviderServers();
+    releaseCacheLocks();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const dirs = new Map<string, string>();
     for (const root of roots) {
@@ -87,6 +99,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     }
     return failed.length > 0 ? 1 : 0;
   } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
     await rm(copy, { recursive: true, force: true });
   }
 }

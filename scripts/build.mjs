@@ -36,6 +36,9 @@ const common = {
 };
 
 const BUILD_ID_PLACEHOLDER = "caja-build-id-placeholder";
+/** The CLI bundle is one function expression of CommonJS's arguments (see launcher.ts). */
+const BUNDLE_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+const BUNDLE_TAIL = "\n})";
 
 // Start clean so nothing stale from an earlier layout is left behind.
 rmSync(new URL("../packages/compiler/dist", import.meta.url), { recursive: true, force: true });
@@ -82,10 +85,16 @@ async function buildCli() {
     minify,
   });
   const built = result.outputFiles[0].text;
+  // One character outside ASCII makes V8 hold the whole source as two bytes a character, twice
+  // the memory for as long as the process runs (esbuild escapes strings, not regular expressions).
+  const wide = /[^\x00-\x7f]/.exec(built);
+  if (wide) throw new Error(`the CLI bundle must be ASCII: write ${JSON.stringify(wide[0])} as \\u${wide[0].charCodeAt(0).toString(16).padStart(4, "0")} near: ${built.slice(Math.max(0, wide.index - 40), wide.index + 20)}`);
   const hash = createHash("sha256").update(built).digest("hex").slice(0, 16);
   const code = built.replaceAll(BUILD_ID_PLACEHOLDER, hash);
   mkdirSync(dirname(result.outputFiles[0].path), { recursive: true });
-  writeFileSync(result.outputFiles[0].path, `// caja-build ${hash}\n${code}`);
+  // Written as the function the launcher compiles, so it need not build a second copy of the
+  // source around it (a large string, never freed in a run this short).
+  writeFileSync(result.outputFiles[0].path, `${BUNDLE_HEAD}// caja-build ${hash}\n${code}${BUNDLE_TAIL}`);
 }
 
 /**

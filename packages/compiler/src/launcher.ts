@@ -34,7 +34,8 @@ export async function launch(distDir: string): Promise<void> {
   const cache = codeCache(source, argv[0], distDir, statSync(bundle).uid);
   const cachedData = cache?.read();
 
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The bundle is built as one function expression of CommonJS's arguments, compiled as it is.
+  const script = new vm.Script(source, {
     filename: bundle,
     ...(cachedData ? { cachedData } : {}),
   });
@@ -73,7 +74,7 @@ function trusted(file: string, bundleUid: number): boolean {
 }
 
 function codeCache(source: string, command: string | undefined, distDir: string, bundleUid: number): CodeCache | undefined {
-  const hash = /^\/\/ caja-build ([0-9a-f]+)/.exec(source)?.[1];
+  const hash = /^\(function [^{\n]*\{\/\/ caja-build ([0-9a-f]+)\n/.exec(source)?.[1];
   if (hash === undefined || process.env.CAJA_CODE_CACHE === "0") return undefined;
   const name = `cli-${hash}-${process.version}-${command && /^[a-z]{1,16}$/.test(command) ? command : "none"}.v8`;
   const userCache = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "caja");

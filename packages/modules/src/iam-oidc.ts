@@ -708,8 +708,11 @@ export const SECRET_READ_ACTIONS = [
 /** IAM's glob match, case-insensitive like action names (`*` spans any characters, `?` one). */
 /** Compiled once per pattern: the same few dozen actions recur in every environment's policies. */
 const globs = new Map<string, RegExp>();
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function globMatches(pattern: string, text: string): boolean {
+  // Most patterns are whole action names: no regular expression to make for them.
+  if (!/[*?]/.test(pattern) && PRINTABLE_ASCII.test(pattern) && PRINTABLE_ASCII.test(text)) return pattern.length === text.length && pattern.toLowerCase() === text.toLowerCase();
   let re = globs.get(pattern);
   if (!re) {
     re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");

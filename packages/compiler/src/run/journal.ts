@@ -580,7 +580,7 @@ export function writeAdoptFile(dir: string, imports: Adoption["imports"], write:
  */
 export function failedImports(text: string, importing: readonly { readonly to: string; readonly id: string }[]): string[] {
   const flat = text.replace(/\s+/g, " ");
-  const named = [...flat.matchAll(/import an existing object to "([^"]+)"/g), ...flat.matchAll(/│? ?with ([^\s,]+),/g)].map((m) => m[1]!);
+  const named = [...flat.matchAll(/import an existing object to "([^"]+)"/g), ...flat.matchAll(/\u2502? ?with ([^\s,]+),/g)].map((m) => m[1]!);
   // An association's import id is `<subnet or gateway>/<route table>`.
   const byId = new Map(importing.map((i) => [i.id, i.to]));
   const associations = [...flat.matchAll(/No association found between route table ID (\S+) and target ID (\S+?)(?=\s|$)/g)].flatMap((m) => byId.get(`${m[2]}/${m[1]}`) ?? []);

@@ -106,8 +106,28 @@ export function renderSorted(value: unknown, flags: { exotic: boolean }): unknow
   }
   if (value && typeof value === "object") {
     if (value instanceof Verbatim) return sortedCopy(value.value, flags);
-    const entries: [string, unknown][] = [];
+    // Keys are almost always plain names, which render as themselves: then sort() sorts them
+    // natively (its order is the comparator's below) and no [key, value] pairs are made.
+    const keys: string[] = [];
+    let plain = true;
     for (const k in value) {
+      keys.push(k);
+      if (plain && (k.includes(OPEN) || k.includes("{") || k.startsWith(LIST))) plain = false;
+    }
+    if (plain) {
+      keys.sort();
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        const v = (value as Record<string, unknown>)[k];
+        if (v === undefined) continue;
+        const first = k.charCodeAt(0);
+        if (first >= 48 && first <= 57 && INTEGER_LIKE.test(k)) flags.exotic = true;
+        out[k] = renderSorted(v, flags);
+      }
+      return out;
+    }
+    const entries: [string, unknown][] = [];
+    for (const k of keys) {
       const v = (value as Record<string, unknown>)[k];
       if (v !== undefined) entries.push([renderString(k), v]);
     }

@@ -794,11 +794,13 @@ function cidrOctets(names: readonly string[]): Map<string, number> {
 /** Each environment's first overlap with an earlier one; `unranged` ones were reported already. */
 function checkCidrs(envs: Record<string, ResolvedEnvironment>, raw: RawConfig, ctx: z.RefinementCtx<RawConfig>, unranged: ReadonlySet<string>): void {
   const list = Object.values(envs).filter((e) => !unranged.has(e.name));
+  // Each range parsed once: every pair is compared, and a large organisation has hundreds.
+  const ranges = list.map((e) => parseCidr(e.network.cidr));
   for (let i = 0; i < list.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = list[i]!;
       const b = list[j]!;
-      if (cidrsOverlap(a.network.cidr, b.network.cidr)) {
+      if (rangesOverlap(ranges[i]!, ranges[j]!)) {
         const explicit = raw.environments[a.name]?.network?.cidr !== undefined;
         ctx.addIssue({
           code: "custom",
@@ -829,17 +831,16 @@ function maskOf(bits: number): number {
   return bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
 }
 
-function cidrsOverlap(a: string, b: string): boolean {
-  const [ia, ba] = parse(a);
-  const [ib, bb] = parse(b);
-  const bits = Math.min(ba, bb);
-  return (ia & maskOf(bits)) >>> 0 === (ib & maskOf(bits)) >>> 0;
-  function parse(c: string): [number, number] {
-    const [ip, len] = c.split("/");
-    return [ipToInt(ip!.split(".").map(Number)), Number(len)];
-  }
+/** A CIDR block as its first address and prefix length. */
+function parseCidr(cidr: string): readonly [address: number, bits: number] {
+  const [ip, len] = cidr.split("/");
+  return [ipToInt(ip!.split(".").map(Number)), Number(len)];
 }
 
+function rangesOverlap([ia, ba]: readonly [number, number], [ib, bb]: readonly [number, number]): boolean {
+  const bits = Math.min(ba, bb);
+  return (ia & maskOf(bits)) >>> 0 === (ib & maskOf(bits)) >>> 0;
+}
 
 /**
  * The config schema. Parse with `configSchema.safeParse(value, { reportInput: true })`;

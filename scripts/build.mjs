@@ -87,7 +87,8 @@ async function buildCli() {
   const built = result.outputFiles[0].text;
   // One character outside ASCII makes V8 hold the whole source as two bytes a character, twice
   // the memory for as long as the process runs (esbuild escapes strings, not regular expressions).
-  const wide = /[^\x00-\x7f]/.exec(built);
+  // A profiling build (--no-minify) keeps comments, which may hold any character.
+  const wide = minify ? /[^\x00-\x7f]/.exec(built) : null;
   if (wide) throw new Error(`the CLI bundle must be ASCII: write ${JSON.stringify(wide[0])} as \\u${wide[0].charCodeAt(0).toString(16).padStart(4, "0")} near: ${built.slice(Math.max(0, wide.index - 40), wide.index + 20)}`);
   const hash = createHash("sha256").update(built).digest("hex").slice(0, 16);
   const code = built.replaceAll(BUILD_ID_PLACEHOLDER, hash);

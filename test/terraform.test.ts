@@ -9,7 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compile } from "../packages/compiler/src/compile.js";
-import { checkRoot, checkRoots, findTerraform, terraformEnv, type RootCheck } from "../packages/compiler/src/terraform.js";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { installedAwsProvider, startProviderServer } from "../packages/compiler/src/provider-server.js";
+import { checkRoot, checkRoots, findTerraform, runTerraform, terraformEnv, type RootCheck } from "../packages/compiler/src/terraform.js";
 import { baseConfig, compileWith, tempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -89,5 +91,37 @@ describe.skipIf(!bin)("terraform accepts every generated root", () => {
     expect(byId.get("dev/40-platform")!.detail).toMatch(/Test assertion failed/);
     expect(byId.get("prod/20-network")!.detail).toMatch(/no_such_argument/);
     expect(byId.get("staging/70-dns")!.detail).toMatch(/Invalid assert expression/);
+  });
+
+  it("shares one AWS provider process: started in debug mode with its socket in caja's folder, used by terraform, and gone when stopped", { timeout: 300_000 }, async () => {
+    const dir = tempDir("caja-tf-provider-");
+    await writeFile(join(dir, "main.tf.json"), JSON.stringify({ terraform: { required_providers: { aws: { source: "hashicorp/aws" } } }, resource: { aws_s3_bucket: { b: { bucket: "caja-provider-test", no_such_argument: true } } } }));
+    const env = await terraformEnv();
+    expect((await runTerraform(bin!, ["init", "-backend=false", "-input=false", "-no-color"], dir, env)).code).toBe(0);
+    const provider = installedAwsProvider(dir);
+    expect(provider).toMatch(/terraform-provider-aws/);
+    const sockets = tempDir("caja-tf-socket-");
+    const server = await startProviderServer(provider!, sockets, { ...env, AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" });
+    expect(server).toBeDefined();
+    const attach = JSON.parse(server!.reattach)["registry.terraform.io/hashicorp/aws"];
+    expect(attach.Addr.String.startsWith(sockets)).toBe(true);
+    expect(existsSync(attach.Addr.String)).toBe(true);
+    expect(() => process.kill(attach.Pid, 0)).not.toThrow();
+    // Started without the AWS credentials caja was given (Linux shows a process's environment).
+    const environ = `/proc/${attach.Pid}/environ`;
+    if (existsSync(environ)) expect(readFileSync(environ, "utf8")).not.toMatch(/AWS_ACCESS_KEY_ID/);
+    // terraform uses it: the provider's schema, which refuses the unknown argument, comes from
+    // the running process, and terraform starts no provider of its own; once it is stopped, the
+    // same validate cannot reach one.
+    const attached = { ...env, TF_REATTACH_PROVIDERS: server!.reattach, TF_LOG: "debug" };
+    const validate = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
+    expect(validate.stdout + validate.stderr).toMatch(/Extraneous JSON object property[\s\S]*no_such_argument/);
+    expect(validate.stderr).not.toMatch(/starting plugin/);
+    await server!.stop();
+    expect(() => process.kill(attach.Pid, 0)).toThrow();
+    const after = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
+    expect(after.code).not.toBe(0);
+    expect(after.stdout + after.stderr).not.toMatch(/Extraneous JSON object property/);
+    expect(readdirSync(sockets)).toEqual([]);
   });
 });

@@ -471,7 +471,7 @@ function layoutAt(graph: PhaseGraph, titleText: string, fit: Fit): Layout {
   ]
     .filter(Boolean)
     .join(" ");
-  const notes = wrapWords(note, width - 2 * MARGIN, (line) => textWidth(line, "note", scale)).map((line, i) => textAt("note", line, MARGIN, y + (10 + i * 15) * scale, scale));
+  const notes = wrapWords(note, width - 2 * MARGIN, "note", scale).map((line, i) => textAt("note", line, MARGIN, y + (10 + i * 15) * scale, scale));
   return {
     width,
     height: Math.ceil((notes.at(-1)?.y ?? y) + MARGIN),
@@ -520,18 +520,35 @@ function streetTracks(arcs: readonly { readonly lo: number; readonly hi: number 
 }
 
 function textWidth(value: string, role: TextRole, scale: number): number {
+  return widthOfUnits(textUnits(value, role), role, scale);
+}
+
+/** Advance width in 1/1000 em: additive, so a line's is the sum of its words' and spaces'. */
+function textUnits(value: string, role: TextRole): number {
   const table = TEXT[role].bold ? HELVETICA_BOLD : HELVETICA;
   let units = 0;
   for (const ch of value) units += table[ch.codePointAt(0)! - 32] ?? 1000;
+  return units;
+}
+
+function widthOfUnits(units: number, role: TextRole, scale: number): number {
   return round((units * TEXT[role].size * scale) / 1000);
 }
 
-function wrapWords(value: string, maxWidth: number, width: (line: string) => number): string[] {
+/** Words into lines no wider than `maxWidth`, each line measured as it grows, not again from its start. */
+function wrapWords(value: string, maxWidth: number, role: TextRole, scale: number): string[] {
   const lines: string[] = [];
+  const space = textUnits(" ", role);
+  let units = 0;
   for (const word of value.split(" ")) {
-    const last = lines.at(-1);
-    if (last !== undefined && width(`${last} ${word}`) <= maxWidth) lines[lines.length - 1] = `${last} ${word}`;
-    else lines.push(word);
+    const w = textUnits(word, role);
+    if (lines.length > 0 && widthOfUnits(units + space + w, role, scale) <= maxWidth) {
+      lines[lines.length - 1] += ` ${word}`;
+      units += space + w;
+    } else {
+      lines.push(word);
+      units = w;
+    }
   }
   return lines;
 }

@@ -172,7 +172,8 @@ function scopeEstimate(scope: string, roots: readonly RootPlan[], config: Pick<R
         add(`unknown:${type}`, { item: `${type} (instances known only at apply)`, price: undefined, drivers: [], missing: "its count or for_each is known only at apply" }, 0, 0, where);
         continue;
       }
-      const body = render(entry.body) as Record<string, unknown>;
+      // Only the types priced by their settings read the body (rendered: its values as written).
+      const body = () => render(entry.body) as Record<string, unknown>;
       const f = table.fixed;
       switch (type) {
         case "aws_nat_gateway":
@@ -182,13 +183,13 @@ function scopeEstimate(scope: string, roots: readonly RootPlan[], config: Pick<R
           add("public-ipv4-eip", { item: "Public IPv4 address (Elastic IP)", unit: ["address", "addresses"], price: f.publicIpv4Hour, drivers: ["network.nat", "network.azCount"] }, n, n * hours, where);
           break;
         case "aws_lb":
-          priceLoadBalancer(body, n, where, env, add, table);
+          priceLoadBalancer(body(), n, where, env, add, table);
           break;
         case "aws_ecs_service":
-          priceService(body, n, where, root, add, table);
+          priceService(body(), n, where, root, add, table);
           break;
         case "aws_db_instance":
-          priceDatabase(body, n, where, add, table);
+          priceDatabase(body(), n, where, add, table);
           break;
         case "aws_cloudwatch_metric_alarm":
           add("alarms", { item: "CloudWatch alarm", unit: ["alarm", "alarms"], price: f.alarmMonth, drivers: [] }, n, n, where);

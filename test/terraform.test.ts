@@ -104,20 +104,24 @@ describe.skipIf(!bin)("terraform accepts every generated root", () => {
     const server = await startProviderServer(provider!, sockets, { ...env, AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" });
     expect(server).toBeDefined();
     const attach = JSON.parse(server!.reattach)["registry.terraform.io/hashicorp/aws"];
-    expect(attach.Addr.String.startsWith(sockets)).toBe(true);
-    expect(existsSync(attach.Addr.String)).toBe(true);
-    expect(() => process.kill(attach.Pid, 0)).not.toThrow();
-    // Started without the AWS credentials caja was given (Linux shows a process's environment).
-    const environ = `/proc/${attach.Pid}/environ`;
-    if (existsSync(environ)) expect(readFileSync(environ, "utf8")).not.toMatch(/AWS_ACCESS_KEY_ID/);
-    // terraform uses it: the provider's schema, which refuses the unknown argument, comes from
-    // the running process, and terraform starts no provider of its own; once it is stopped, the
-    // same validate cannot reach one.
     const attached = { ...env, TF_REATTACH_PROVIDERS: server!.reattach, TF_LOG: "debug" };
-    const validate = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
-    expect(validate.stdout + validate.stderr).toMatch(/Extraneous JSON object property[\s\S]*no_such_argument/);
-    expect(validate.stderr).not.toMatch(/starting plugin/);
-    await server!.stop();
+    // Stopped whatever fails: a provider in debug mode never ends by itself.
+    try {
+      expect(attach.Addr.String.startsWith(sockets)).toBe(true);
+      expect(existsSync(attach.Addr.String)).toBe(true);
+      expect(() => process.kill(attach.Pid, 0)).not.toThrow();
+      // Started without the AWS credentials caja was given (Linux shows a process's environment).
+      const environ = `/proc/${attach.Pid}/environ`;
+      if (existsSync(environ)) expect(readFileSync(environ, "utf8")).not.toMatch(/AWS_ACCESS_KEY_ID/);
+      // terraform uses it: the provider's schema, which refuses the unknown argument, comes from
+      // the running process, and terraform starts no provider of its own; once it is stopped, the
+      // same validate cannot reach one.
+      const validate = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
+      expect(validate.stdout + validate.stderr).toMatch(/Extraneous JSON object property[\s\S]*no_such_argument/);
+      expect(validate.stderr).not.toMatch(/starting plugin/);
+    } finally {
+      await server!.stop();
+    }
     expect(() => process.kill(attach.Pid, 0)).toThrow();
     const after = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
     expect(after.code).not.toBe(0);

@@ -136,6 +136,17 @@ describe("what the config prints", () => {
     expect(JSON.parse(r.stdout).version).toBe("2.1.0");
     expect(r.stderr).toContain("[caja.config.ts] hello from the config");
   });
+
+  it("includes the warnings Node prints for it, and writes to its streams outside the module's own code", () => {
+    const dir = repoTempDir("trust-config-print-");
+    const source = 'process.emitWarning("a warning of the config");\nsetTimeout(() => process.stderr.write("from a timer\\n"), 0);\nawait new Promise((done) => setTimeout(done, 20));\n';
+    writeFileSync(join(dir, "caja.config.ts"), configSource({ before: source }));
+    const r = caja(dir, "compile");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^\[caja\.config\.ts\] \(node:\d+\) Warning: a warning of the config$/m);
+    expect(r.stderr).toContain("[caja.config.ts] from a timer\n");
+    expect(r.stdout).not.toContain("warning of the config");
+  });
 });
 
 describe("environment names that collide with out/", () => {

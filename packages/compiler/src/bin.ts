@@ -6,6 +6,7 @@
 import { isatty } from "node:tty";
 import { main } from "./cli.js";
 import { prestartConfigWorker } from "./config-worker.js";
+import { writeText } from "./stdio.js";
 import type { BootedWorker } from "./worker-boot.js";
 
 /** A yes/no question on the terminal; only when there is one to answer it. */
@@ -23,8 +24,8 @@ async function confirm(question: string): Promise<boolean> {
 export async function run(argv: readonly string[], worker?: BootedWorker): Promise<number> {
   if (worker) prestartConfigWorker(worker);
   return main(argv, {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => writeText(1, `${line}\n`),
+    err: (line) => writeText(2, `${line}\n`),
     cwd: process.cwd(),
     // Not `process.stdin.isTTY`: touching process.stdin sets up its stream, milliseconds a compile never needs.
     ...(isatty(0) ? { confirm } : {}),

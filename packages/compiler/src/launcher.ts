@@ -45,13 +45,39 @@ export async function launch(distDir: string): Promise<void> {
   const module = { exports: {} as CliBundle };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, distDir);
 
+  const streams = watchStreams();
   const code = await module.exports.run(argv, worker);
   process.exitCode = code;
   if (cache && code === 0 && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
   // The run has finished everything it started. Left to end by itself, Node would now free the
   // environment and the heap piece by piece (about 10 ms for a compile's heap); the OS does that
   // at once. Not while output is still queued (pipes are asynchronous on Windows): exit would cut it.
-  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(code);
+  if (streams.drained()) process.exit(code);
+}
+
+/**
+ * Whether nothing is queued on process.stdout or process.stderr, asked without making them:
+ * the CLI writes its own lines to the descriptors (stdio.ts), and Node builds a stream (and
+ * loads the modules behind it) on first use, milliseconds a compile would spend only to ask.
+ */
+function watchStreams(): { drained: () => boolean } {
+  const made = new Set<"stdout" | "stderr">();
+  for (const name of ["stdout", "stderr"] as const) {
+    const original = Object.getOwnPropertyDescriptor(process, name);
+    if (!original?.get || !original.configurable) {
+      made.add(name);
+      continue;
+    }
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: original.enumerable ?? true,
+      get() {
+        made.add(name);
+        return original.get!.call(process);
+      },
+    });
+  }
+  return { drained: () => [...made].every((name) => process[name].writableLength === 0) };
 }
 
 interface CodeCache {

@@ -21,6 +21,7 @@ import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError
 import { CAJA_INSTALL_HINT, ConfigLoadError } from "./errors.js";
 import { ownPublicModule } from "./self.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
+import { writeText } from "./stdio.js";
 
 export const DEFAULT_CONFIG_FILES = ["caja.config.ts", "caja.config.mts", "caja.config.js", "caja.config.mjs"] as const;
 
@@ -54,7 +55,7 @@ export interface LoadOptions {
 /** Splits what the config prints into lines marked `[caja.config.ts] `; a partial line waits for its end. */
 /** `toSource` points stack frames in what is printed (console.trace) at the config's own lines. */
 function printer(file: string, options: LoadOptions, toSource: (text: string) => string): { write: (text: string) => void; end: () => void } {
-  const emit = options.configOutput ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const emit = options.configOutput ?? ((line: string) => writeText(2, `${line}\n`));
   const mark = `[${basename(file)}] `;
   let pending = "";
   return {

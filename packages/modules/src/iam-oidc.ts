@@ -783,7 +783,12 @@ export function pipelinePolicy(role: PipelineRole, s: PipelineScope): PolicyDocu
  * account id read from the caller identity) counted as the 12 digits it becomes.
  */
 export function policyLength(doc: PolicyDocument): number {
-  return jsonDocument(doc).replace(/\uE000[^\uE001]*\uE001/g, "123456789012").length;
+  return renderedLength(jsonDocument(doc));
+}
+
+/** {@link policyLength} of a policy already written as JSON. */
+function renderedLength(json: string): number {
+  return json.replace(/\uE000[^\uE001]*\uE001/g, "123456789012").length;
 }
 
 const ROLE_NAMES: Record<PipelineRole, (project: string, scope: string) => string> = { deployer: deployerRoleName, planner: plannerRoleName };
@@ -835,12 +840,13 @@ export const iamOidc = defineModule(IAM_OIDC, (ctx) => {
       });
 
       for (const [group, doc] of Object.entries(pipelinePolicyGroups(role, { config, scope, accountId: account, region: ctx.region }))) {
-        if (policyLength(doc) > MANAGED_POLICY_MAX_CHARS) throw new Error(`internal: ${role} policy ${scope}/${group} exceeds ${MANAGED_POLICY_MAX_CHARS} characters`);
+        const policy = jsonDocument(doc);
+        if (renderedLength(policy) > MANAGED_POLICY_MAX_CHARS) throw new Error(`internal: ${role} policy ${scope}/${group} exceeds ${MANAGED_POLICY_MAX_CHARS} characters`);
         const policyName = ctx.claimName(fitName(`${roleName}-${group}`, NAME_RULES.iamPolicy), NAME_RULES.iamPolicy);
         const managed = root.resource("aws_iam_policy", `${label}_${group}`, {
           name: policyName,
           description: `Terraform ${role} permissions (${group}) for the ${what} of ${config.project}.`,
-          policy: jsonDocument(doc),
+          policy,
         });
         root.resource("aws_iam_role_policy_attachment", `${label}_${group}`, { role: r.attr("name"), policy_arn: managed.attr("arn") });
       }

@@ -3,7 +3,7 @@
  * and calls `run`; the process-level wiring (argv, stdout, the exit code) is here, the commands in
  * `cli.ts`.
  */
-import { isatty } from "node:tty";
+import { fstatSync } from "node:fs";
 import { main } from "./cli.js";
 import { prestartConfigWorker } from "./config-worker.js";
 import { writeText } from "./stdio.js";
@@ -20,6 +20,20 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether stdin is a terminal. Not `process.stdin.isTTY`, which sets up the stream, nor `tty`
+ * loaded up front, which loads `net` behind it: a terminal is a character device, so only stdin
+ * that is one loads it, to ask.
+ */
+async function interactive(): Promise<boolean> {
+  try {
+    if (!fstatSync(0).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return (await import("node:tty")).isatty(0);
+}
+
 /** `worker`: the config worker the launcher booted, if it did. */
 export async function run(argv: readonly string[], worker?: BootedWorker): Promise<number> {
   if (worker) prestartConfigWorker(worker);
@@ -27,7 +41,6 @@ export async function run(argv: readonly string[], worker?: BootedWorker): Promi
     out: (line) => writeText(1, `${line}\n`),
     err: (line) => writeText(2, `${line}\n`),
     cwd: process.cwd(),
-    // Not `process.stdin.isTTY`: touching process.stdin sets up its stream, milliseconds a compile never needs.
-    ...(isatty(0) ? { confirm } : {}),
+    ...((await interactive()) ? { confirm } : {}),
   });
 }

@@ -21,5 +21,10 @@ export function stackFrames(stack: string | undefined): StackFrame[] {
 
 /** `file:line:col` of the first frame whose function name does not match `skip`. */
 export function callerSite(skip: RegExp): string | undefined {
-  return stackFrames(new Error().stack).find((f) => !/\bcallerSite\b/.test(f.fn) && !skip.test(f.fn))?.location;
+  return siteIn(new Error().stack, skip);
+}
+
+/** {@link callerSite} of a stack captured earlier (an `Error` made at the call, its `stack` read only when needed). */
+export function siteIn(stack: string | undefined, skip: RegExp): string | undefined {
+  return stackFrames(stack).find((f) => !/\bcallerSite\b/.test(f.fn) && !skip.test(f.fn))?.location;
 }

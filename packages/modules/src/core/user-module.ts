@@ -11,7 +11,7 @@ import type { z } from "zod";
 // Relative, so the declarations emitted for `caja/module` carry these types along.
 import type { Tier } from "../../../dsl/src/defaults.js";
 import type { ResolvedConfig } from "../../../dsl/src/schema.js";
-import { callerSite } from "../../../dsl/src/site.js";
+import { siteIn } from "../../../dsl/src/site.js";
 import type { Contract, EnvContext, GlobalContext, Scope } from "./module.js";
 import type { NameRule } from "./naming.js";
 
@@ -190,8 +190,18 @@ export interface ApiModule<O extends string = string, S extends Scope = Scope, K
 export function defineModule<const O extends string, S extends Scope, const K extends string = never, Z extends z.ZodType = z.ZodObject<{}>>(
   spec: ModuleSpec<O, S, K, Z>,
 ): ApiModule<O, S, K, z.input<Z>, z.output<Z>> {
-  const site = callerSite(/\bdefineModule\b/);
-  return Object.freeze({ ...spec, [MODULE_MARK]: true as const, ...(site ? { site } : {}) }) as ApiModule<O, S, K, z.input<Z>, z.output<Z>>;
+  // Where it is defined, for its mistakes: the stack is captured now, and read (formatted and
+  // parsed, the costly part, for every module caja defines too) only when a mistake needs it.
+  const call = new Error();
+  let site: string | undefined | null = null;
+  return Object.freeze({
+    ...spec,
+    [MODULE_MARK]: true as const,
+    get site() {
+      if (site === null) site = siteIn(call.stack, /\bdefineModule\b/);
+      return site;
+    },
+  }) as ApiModule<O, S, K, z.input<Z>, z.output<Z>>;
 }
 
 export function isApiModule(value: unknown): value is ApiModule {

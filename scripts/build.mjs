@@ -87,11 +87,14 @@ async function buildCli() {
   const built = result.outputFiles[0].text;
   // One character outside ASCII makes V8 hold the whole source as two bytes a character, twice
   // the memory for as long as the process runs (esbuild escapes strings, not regular expressions).
-  // A profiling build (--no-minify) keeps comments, which may hold any character.
+  // A profiling build (--no-minify) keeps comments, which may hold any character: escaped there
+  // (as \uXXXX, which means the same in strings and regular expressions too), since the launcher
+  // reads the bundle as latin1.
   const wide = minify ? /[^\x00-\x7f]/.exec(built) : null;
   if (wide) throw new Error(`the CLI bundle must be ASCII: write ${JSON.stringify(wide[0])} as \\u${wide[0].charCodeAt(0).toString(16).padStart(4, "0")} near: ${built.slice(Math.max(0, wide.index - 40), wide.index + 20)}`);
-  const hash = createHash("sha256").update(built).digest("hex").slice(0, 16);
-  const code = built.replaceAll(BUILD_ID_PLACEHOLDER, hash);
+  const ascii = minify ? built : built.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const hash = createHash("sha256").update(ascii).digest("hex").slice(0, 16);
+  const code = ascii.replaceAll(BUILD_ID_PLACEHOLDER, hash);
   mkdirSync(dirname(result.outputFiles[0].path), { recursive: true });
   // Written as the function the launcher compiles, so it need not build a second copy of the
   // source around it (a large string, never freed in a run this short).

@@ -30,7 +30,8 @@ export async function launch(distDir: string): Promise<void> {
   const argv = process.argv.slice(2);
   const worker = readsConfig(argv) ? bootWorker() : undefined;
   const bundle = join(distDir, "cli.cjs");
-  const source = readFileSync(bundle, "utf8");
+  // The build makes the bundle ASCII, where latin1 reads the same text as UTF-8 without decoding it.
+  const source = readFileSync(bundle, "latin1");
   const cache = codeCache(source, argv[0], distDir, statSync(bundle).uid);
   const cachedData = cache?.read();
 

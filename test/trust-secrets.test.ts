@@ -19,7 +19,9 @@ import { compile } from "../packages/compiler/src/compile.js";
 import { ConfigIssuesError, type LocatedIssue } from "../packages/compiler/src/errors.js";
 import { compileConfig, type Compiled } from "../packages/compiler/src/pipeline.js";
 import { checkPolicies } from "../packages/compiler/src/policy/check.js";
-import { secretsInFiles } from "../packages/compiler/src/policy/secrets.js";
+import { PlanView } from "../packages/compiler/src/policy/engine.js";
+import { RULES } from "../packages/compiler/src/policy/rules.js";
+import { findSecrets, secretsInFiles } from "../packages/compiler/src/policy/secrets.js";
 import { baseConfig, BY_DESIGN_SUPPRESSIONS, CAJA_BIN, compileWith, fileJson, fileTree, lineColOf, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -153,6 +155,43 @@ describe("a credential in what a compile writes outside a resource body", () => 
         expect(secretsInFiles(files)).toEqual(secretsInFiles(files, { hints: false }));
       }),
       { seed: 20261211, numRuns: 1500 },
+    );
+  });
+});
+
+describe("the body scan of a root whose written JSON is plainly clean", () => {
+  const secretRule = RULES.find((r) => r.id === "no-secret-values")!;
+  /** `root/address` of every body holding a secret, read body by body without hints: the reference. */
+  const bodiesWithSecrets = (compiled: Compiled) =>
+    new PlanView(compiled.plan, compiled.config).resources.filter((r) => findSecrets(r.body, "", { hints: false }).length > 0).map((r) => `${r.root.id}/${r.address}`).sort();
+  const bodyFindings = (compiled: Compiled) => [
+    ...new Set(
+      checkPolicies(compiled.plan, compiled.config, { written: compiled.files, rules: [secretRule] })
+        .blocking.filter((f) => f.root !== "")
+        .map((f) => `${f.root}/${f.address}`),
+    ),
+  ].sort();
+
+  it("is skipped only where no body holds a secret: fuzzed escape-hatch bodies beside expressions, fixed seed", () => {
+    const samples = [ACCESS_KEY_ID, GITHUB_TOKEN, `aws_secret_access_key=${SECRET_KEY}`, "password=hunter2hunter2", "https://u:pw@h.example", "-----BEGIN PRIVATE KEY-----", "plain", "a\\b"];
+    const around = fc.constantFrom("", "${aws_vpc.main.id}", "x", "${aws_vpc.main.id}:", "$${literal}");
+    const value = fc.tuple(around, fc.constantFrom(...samples), around).map(([a, b, c]) => a + b + c);
+    const key = fc.constantFrom("Note", "password", "db_password", "api_token", "description");
+    const resource = fc.record({ description: value, tags: fc.dictionary(key, value, { minKeys: 1, maxKeys: 2 }) });
+    fc.assert(
+      fc.property(resource, (ssh) => {
+        const config = {
+          ...baseConfig(),
+          environments: {
+            dev: { extend: { network: { resources: { aws_vpc_security_group_ingress_rule: { ssh: { security_group_id: "${aws_security_group.ecs.id}", cidr_ipv4: "10.0.0.0/8", from_port: 22, to_port: 22, ip_protocol: "tcp", ...ssh } } } } } },
+            staging: {},
+            prod: {},
+          },
+        };
+        const compiled = compileWith(config, { enforcePolicies: false });
+        expect(bodyFindings(compiled)).toEqual(bodiesWithSecrets(compiled));
+      }),
+      { seed: 20261203, numRuns: 60 },
     );
   });
 });

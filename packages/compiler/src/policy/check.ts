@@ -12,6 +12,7 @@ import type { Plan } from "../plan.js";
 import { PlanView, type PlannedResource } from "./engine.js";
 import { formatPath, type PathSegment } from "./paths.js";
 import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
+import { plainlyCleanText } from "./secrets.js";
 import { writtenSecretFindings, type WrittenInput } from "./written.js";
 import byDesign from "./by-design-suppressions.json" with { type: "json" };
 
@@ -55,13 +56,30 @@ export interface PolicyOptions {
 export function checkPolicies(plan: Plan, config: ResolvedConfig, options: PolicyOptions = {}): PolicyResult {
   const rules = options.rules ?? RULES;
   const view = new PlanView(plan, config);
+  // Each type's rules, then the rules of every type: looked up once per type, not once per resource.
+  const anyType = rules.filter((r) => r.types.includes("*"));
   const byType = new Map<string, Rule[]>();
-  for (const rule of rules) for (const type of rule.types) byType.set(type, [...(byType.get(type) ?? []), rule]);
+  const rulesOf = (type: string): Rule[] => {
+    let list = byType.get(type);
+    if (list === undefined) byType.set(type, (list = [...rules.filter((r) => r.types.includes(type) && type !== "*"), ...anyType]));
+    return list;
+  };
+
+  // Roots whose written JSON is plainly clean: their bodies are not scanned one by one (see
+  // plainlyCleanText), nor is the file again with the rest of what is written.
+  const cleanFiles = new Set<string>();
+  const cleanRoots = new Set<string>();
+  for (const file of options.written ?? []) {
+    if ((file.base ?? "out") !== "out" || !file.path.endsWith(`/${ROOT_FILE}`) || !plainlyCleanText(file.content)) continue;
+    cleanFiles.add(file.path);
+    cleanRoots.add(file.path.slice(0, -ROOT_FILE.length - 1));
+  }
 
   const findings: Finding[] = [];
   for (const resource of view.resources) {
     const env = resource.root.env;
-    for (const rule of [...(byType.get(resource.type) ?? []), ...(byType.get("*") ?? [])]) {
+    for (const rule of rulesOf(resource.type)) {
+      if (rule.id === SECRET_RULE && cleanRoots.has(resource.root.id)) continue;
       if (rule.prodOnly && env?.tier !== "prod") continue;
       for (const v of violations(rule.check(resource, { view, env }))) {
         findings.push({
@@ -82,13 +100,16 @@ export function checkPolicies(plan: Plan, config: ResolvedConfig, options: Polic
   const secretRule = rules.find((r) => r.id === SECRET_RULE);
   if (options.written && secretRule) {
     const reported = new Set(findings.filter((f) => f.ruleId === SECRET_RULE).map((f) => `${f.root}/${f.address}`));
-    findings.push(...writtenSecretFindings(options.written, options.input ?? config, secretRule, (key) => reported.has(key)));
+    findings.push(...writtenSecretFindings(options.written, options.input ?? config, secretRule, (key) => reported.has(key), cleanFiles));
   }
   return applySuppressions(findings, config.policy.suppressions, view, rules, options.today ?? new Date().toISOString().slice(0, 10));
 }
 
 /** The rule that scans resource bodies and, given them, the written files. */
 const SECRET_RULE = "no-secret-values";
+
+/** A root's Terraform JSON in the output folder (`<scope>/<NN-phase>/main.tf.json`). */
+const ROOT_FILE = "main.tf.json";
 
 /** Blocking findings and suppression problems as config issues (unlocated: the compile locates them). */
 export function policyIssues(result: PolicyResult): LocatedIssue[] {

@@ -192,20 +192,45 @@ export function policyStatements(root: RootPlan, value: unknown): PolicyStatemen
 
 function statementsOfJson(doc: unknown): PolicyStatement[] | undefined {
   if (!isObject(doc)) return undefined;
-  return asList(doc.Statement)
-    .filter(isObject)
-    .map((s) => {
-      const principal = s.Principal === "*" ? ("*" as const) : isObject(s.Principal) ? mapValues(s.Principal, (v) => asList(v).map(String)) : undefined;
-      return {
-        ...(typeof s.Sid === "string" ? { sid: s.Sid } : {}),
-        effect: s.Effect === "Deny" ? ("Deny" as const) : ("Allow" as const),
-        actions: asList(s.Action).map(String),
-        notActions: asList(s.NotAction).map(String),
-        resources: asList(s.Resource).map(String),
-        ...(principal ? { principal } : {}),
-        condition: isObject(s.Condition) ? mapValues(s.Condition, (c) => (isObject(c) ? mapValues(c, asList) : {})) : {},
-      };
-    });
+  // A large plan reads thousands of statements (every pipeline role's, per environment): built
+  // field by field, and a list of strings is kept as it is instead of copied.
+  const out: PolicyStatement[] = [];
+  for (const s of asList(doc.Statement)) {
+    if (!isObject(s)) continue;
+    // In the order the fields were always made in (sid first), for anything that shows a statement.
+    const statement = {} as { -readonly [K in keyof PolicyStatement]: PolicyStatement[K] };
+    if (typeof s.Sid === "string") statement.sid = s.Sid;
+    statement.effect = s.Effect === "Deny" ? "Deny" : "Allow";
+    statement.actions = strings(s.Action);
+    statement.notActions = strings(s.NotAction);
+    statement.resources = strings(s.Resource);
+    if (s.Principal === "*") statement.principal = "*";
+    else if (isObject(s.Principal)) {
+      const principal: Record<string, readonly string[]> = {};
+      for (const k in s.Principal) principal[k] = strings(s.Principal[k]);
+      statement.principal = principal;
+    }
+    const condition: Record<string, Record<string, unknown[]>> = {};
+    if (isObject(s.Condition)) {
+      for (const op in s.Condition) {
+        const c = s.Condition[op];
+        const keys: Record<string, unknown[]> = {};
+        if (isObject(c)) for (const k in c) keys[k] = asList(c[k]);
+        condition[op] = keys;
+      }
+    }
+    statement.condition = condition;
+    out.push(statement);
+  }
+  return out;
+}
+
+/** A value as the list of strings IAM reads it as: one value, or a list of them. */
+function strings(value: unknown): readonly string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return [String(value)];
+  for (const v of value) if (typeof v !== "string") return value.map(String);
+  return value as string[];
 }
 
 /** `data "aws_iam_policy_document"`: `statement` blocks with `actions`, `resources`, `principals`, `condition`. */
@@ -232,8 +257,4 @@ function statementsOfDataSource(body: Record<string, unknown>): PolicyStatement[
 /** True for `Principal: "*"` or `{ AWS: "*" }`: anyone. */
 export function anyonePrincipal(s: PolicyStatement): boolean {
   return s.principal === "*" || (s.principal !== undefined && Object.values(s.principal).some((ids) => ids.includes("*")));
-}
-
-function mapValues<T>(o: Record<string, unknown>, f: (v: unknown) => T): Record<string, T> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 }

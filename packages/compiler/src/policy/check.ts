@@ -12,7 +12,7 @@ import type { Plan } from "../plan.js";
 import { PlanView, type PlannedResource } from "./engine.js";
 import { formatPath, type PathSegment } from "./paths.js";
 import { RULES, type CheckResult, type Rule, type Severity, type Violation } from "./rules.js";
-import { plainlyCleanText } from "./secrets.js";
+import { writtenHints } from "./secrets.js";
 import { writtenSecretFindings, type WrittenInput } from "./written.js";
 import byDesign from "./by-design-suppressions.json" with { type: "json" };
 
@@ -65,14 +65,15 @@ export function checkPolicies(plan: Plan, config: ResolvedConfig, options: Polic
     return list;
   };
 
-  // Roots whose written JSON is plainly clean: their bodies are not scanned one by one (see
-  // plainlyCleanText), nor is the file again with the rest of what is written.
-  const cleanFiles = new Set<string>();
+  // Each root's written JSON is searched once (writtenHints): a plainly clean one's bodies are not
+  // scanned one by one, and the scan of what is written does not search the text again.
+  const shapeFree = new Set<string>();
   const cleanRoots = new Set<string>();
   for (const file of options.written ?? []) {
-    if ((file.base ?? "out") !== "out" || !file.path.endsWith(`/${ROOT_FILE}`) || !plainlyCleanText(file.content)) continue;
-    cleanFiles.add(file.path);
-    cleanRoots.add(file.path.slice(0, -ROOT_FILE.length - 1));
+    if ((file.base ?? "out") !== "out" || !file.path.endsWith(`/${ROOT_FILE}`)) continue;
+    const hints = writtenHints(file.content);
+    if (hints.shapeFree) shapeFree.add(file.path);
+    if (hints.clean) cleanRoots.add(file.path.slice(0, -ROOT_FILE.length - 1));
   }
 
   const findings: Finding[] = [];
@@ -100,7 +101,7 @@ export function checkPolicies(plan: Plan, config: ResolvedConfig, options: Polic
   const secretRule = rules.find((r) => r.id === SECRET_RULE);
   if (options.written && secretRule) {
     const reported = new Set(findings.filter((f) => f.ruleId === SECRET_RULE).map((f) => `${f.root}/${f.address}`));
-    findings.push(...writtenSecretFindings(options.written, options.input ?? config, secretRule, (key) => reported.has(key), cleanFiles));
+    findings.push(...writtenSecretFindings(options.written, options.input ?? config, secretRule, (key) => reported.has(key), shapeFree));
   }
   return applySuppressions(findings, config.policy.suppressions, view, rules, options.today ?? new Date().toISOString().slice(0, 10));
 }

@@ -110,14 +110,17 @@ function plainlyClean(value: object): boolean {
 }
 
 /**
- * {@link plainlyClean} for a text already written: a root's Terraform JSON that passes holds no
- * secret-looking key or credential shape in any resource body, so its bodies need no scan of their
- * own. Rendering a body (expressions become `${...}`, literal `${` is doubled) neither removes a key
- * name, a quote after it, a backslash or any of the hints' literals, so a hint in a body is one in
- * its root's text; only the JSON's layout differs, which no hint spans.
+ * What one search of a root's written Terraform JSON tells. `clean`: {@link plainlyClean} for a
+ * text already written, and a root whose text is holds no secret-looking key or credential shape
+ * in any resource body, so its bodies need no scan of their own. Rendering a body (expressions
+ * become `${...}`, literal `${` is doubled) removes no key name, no quote after one, no backslash
+ * and none of the hints' literals, so a hint in a body is one in its root's text; only the JSON's
+ * layout differs, which no hint spans. `shapeFree`: the scan of written files would skip the text
+ * (see {@link secretsInFiles}), so it need not search it again.
  */
-export function plainlyCleanText(text: string): boolean {
-  return !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !mayHoldShape(text);
+export function writtenHints(text: string): { clean: boolean; shapeFree: boolean } {
+  const shapes = mayHoldShape(text);
+  return { clean: !shapes && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text), shapeFree: !shapes && !text.includes("\\\\u") };
 }
 
 /** Key-based hits, with the path built only for a hit; every string is collected for the shapes. */
@@ -276,11 +279,11 @@ export interface WrittenSecret extends ShapeMatch {
  * walked (keys, strings and the documents strings hold), other text line by line. `hints: false`
  * reads every file so: the reference the tests hold the hints to.
  */
-export function secretsInFiles(files: readonly WrittenFile[], { hints = true, clean }: { hints?: boolean; clean?: ReadonlySet<string> } = {}): WrittenSecret[] {
+export function secretsInFiles(files: readonly WrittenFile[], { hints = true, shapeFree }: { hints?: boolean; shapeFree?: ReadonlySet<string> } = {}): WrittenSecret[] {
   const hits: WrittenSecret[] = [];
   for (const file of files) {
-    // Found plainly clean already (plainlyCleanText, which implies both hints below are absent).
-    if (hints && clean?.has(file.path)) continue;
+    // Searched already (writtenHints), and found without what the test below looks for.
+    if (hints && shapeFree?.has(file.path)) continue;
     // An escaped backslash before `u`: a string holding a JSON document written with `\u`
     // escapes, which its reader decodes into whatever they spell.
     if (hints && !mayHoldShape(file.content) && !file.content.includes("\\\\u")) continue;

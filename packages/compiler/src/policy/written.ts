@@ -29,8 +29,8 @@ export interface WrittenInput extends WrittenFile {
  * already reported it (`<root>/<address>`), so the same value in `resource.<type>.<name>` of
  * that root's `main.tf.json` is not reported twice.
  */
-export function writtenSecretFindings(files: readonly WrittenInput[], input: unknown, rule: Rule, covered: (key: string) => boolean, clean?: ReadonlySet<string>): Finding[] {
-  const hits = secretsInFiles(files, clean ? { clean } : {}).filter((h) => !coveredByBody(h, covered));
+export function writtenSecretFindings(files: readonly WrittenInput[], input: unknown, rule: Rule, covered: (key: string) => boolean, shapeFree?: ReadonlySet<string>): Finding[] {
+  const hits = secretsInFiles(files, shapeFree ? { shapeFree } : {}).filter((h) => !coveredByBody(h, covered));
   if (hits.length === 0) return [];
   const bases = new Map(files.map((f) => [f.path, f.base ?? "out"]));
   const sources = configStrings(input);

@@ -184,18 +184,19 @@ const MAX_SCALE = 1.5;
  * grown, up to MAX_SCALE.
  */
 export function layoutGraph(graph: PhaseGraph, title = "Phase graph"): Layout {
-  let layout = layoutAt(graph, title, FITS[0]!);
-  for (const fit of FITS.slice(1)) if (!legible(layout)) layout = layoutAt(graph, title, fit);
-  return legible(layout) ? layout : grown(graph, title, layout);
+  const shape = shapeOf(graph);
+  let layout = layoutAt(graph, title, FITS[0]!, shape);
+  for (const fit of FITS.slice(1)) if (!legible(layout)) layout = layoutAt(graph, title, fit, shape);
+  return legible(layout) ? layout : grown(graph, title, layout, shape);
 }
 
 /** `tightest` (laid out with the last of FITS) with fonts grown until legible, or MAX_SCALE. */
-function grown(graph: PhaseGraph, title: string, tightest: Layout): Layout {
+function grown(graph: PhaseGraph, title: string, tightest: Layout, shape: Shape): Layout {
   // Text grows with the scale, gaps and margins do not: the width is near enough affine in it.
-  const perScale = layoutAt(graph, title, { ...tightest.fit, scale: 2 }).width - tightest.width;
+  const perScale = layoutAt(graph, title, { ...tightest.fit, scale: 2 }, shape).width - tightest.width;
   const estimate = perScale < TARGET_WIDTH ? Math.ceil(((tightest.width - perScale) / (TARGET_WIDTH - perScale)) * 20) / 20 : MAX_SCALE;
   for (let scale = Math.min(MAX_SCALE, Math.max(1.05, estimate)); ; scale = Math.min(MAX_SCALE, Math.round((scale + 0.05) * 20) / 20)) {
-    const layout = layoutAt(graph, title, { ...tightest.fit, scale });
+    const layout = layoutAt(graph, title, { ...tightest.fit, scale }, shape);
     if (legible(layout) || scale === MAX_SCALE) return layout;
   }
 }
@@ -445,11 +446,21 @@ function layLane(scope: string, nodes: readonly GraphNode[], edges: LaneEdges, p
   return { lane: { scope, top, height, title }, boxes, routes };
 }
 
-function layoutAt(graph: PhaseGraph, titleText: string, fit: Fit): Layout {
-  const { scale } = fit;
+/** What every fit lays out alike: where each root stands, the edges each lane draws, and their ports. */
+interface Shape {
+  readonly grid: Grid;
+  readonly edges: readonly LaneEdges[];
+  readonly ports: Ports;
+}
+
+function shapeOf(graph: PhaseGraph): Shape {
   const grid = gridOf(graph);
   const edges = laneEdges(graph, grid);
-  const ports = portsOf(grid, edges);
+  return { grid, edges, ports: portsOf(grid, edges) };
+}
+
+function layoutAt(graph: PhaseGraph, titleText: string, fit: Fit, { grid, edges, ports }: Shape): Layout {
+  const { scale } = fit;
   const title = textAt("title", titleText, MARGIN, MARGIN + 14 * scale, scale);
   const headerY = title.y + 22 * scale;
   const x = across(graph, grid, ports, headerY, fit);

@@ -20,35 +20,54 @@ export function annotated(value: string, comment: string): Annotated {
   return new Annotated(value, comment);
 }
 export function toYaml(value: YamlValue): string {
-  return `${block(value, "").join("\n")}\n`;
+  const lines: string[] = [];
+  block(value, "", lines);
+  return `${lines.join("\n")}\n`;
 }
 
-function block(value: YamlValue, indent: string): string[] {
+/** Appends `value`'s lines to `out`: one list for the whole document, not one per level copied into its parent's. */
+function block(value: YamlValue, indent: string, out: string[]): void {
   if (isSeq(value)) {
-    if (value.length === 0) return [`${indent}[]`];
-    return value.flatMap((item) => {
-      if (isMap(item) && Object.keys(item).length === 0) return [`${indent}- {}`];
-      if (isMap(item) || isSeq(item)) {
-        const lines = block(item, `${indent}  `);
-        return [`${indent}- ${lines[0]!.slice(indent.length + 2)}`, ...lines.slice(1)];
-      }
-      if (item instanceof Annotated) return [`${indent}- ${scalar(item.value)} # ${item.comment}`];
-      return scalarLines(`${indent}- `, item, `${indent}  `);
-    });
+    if (value.length === 0) {
+      out.push(`${indent}[]`);
+      return;
+    }
+    for (const item of value) {
+      if (isMap(item) && Object.keys(item).length === 0) out.push(`${indent}- {}`);
+      else if (isMap(item) || isSeq(item)) {
+        const first = out.length;
+        block(item, `${indent}  `, out);
+        out[first] = `${indent}- ${out[first]!.slice(indent.length + 2)}`;
+      } else if (item instanceof Annotated) out.push(`${indent}- ${scalar(item.value)} # ${item.comment}`);
+      else scalarLines(`${indent}- `, item, `${indent}  `, out);
+    }
+    return;
   }
   if (isMap(value)) {
-    return Object.entries(value).flatMap(([key, v]) => {
+    for (const key in value) {
+      const v = value[key]!;
       const k = `${indent}${plainKey(key)}:`;
       const inline = flow(v);
-      if (inline !== undefined && k.length + 1 + inline.length <= FLOW_WIDTH) return [`${k} ${inline}`];
-      if (isMap(v)) return Object.keys(v).length === 0 ? [`${k} {}`] : [k, ...block(v, `${indent}  `)];
-      if (isSeq(v)) return v.length === 0 ? [`${k} []`] : [k, ...block(v, `${indent}  `)];
-      if (v instanceof Annotated) return [`${k} ${scalar(v.value)} # ${v.comment}`];
-      return scalarLines(`${k} `, v, `${indent}  `);
-    });
+      if (inline !== undefined && k.length + 1 + inline.length <= FLOW_WIDTH) out.push(`${k} ${inline}`);
+      else if (isMap(v)) {
+        if (Object.keys(v).length === 0) out.push(`${k} {}`);
+        else {
+          out.push(k);
+          block(v, `${indent}  `, out);
+        }
+      } else if (isSeq(v)) {
+        if (v.length === 0) out.push(`${k} []`);
+        else {
+          out.push(k);
+          block(v, `${indent}  `, out);
+        }
+      } else if (v instanceof Annotated) out.push(`${k} ${scalar(v.value)} # ${v.comment}`);
+      else scalarLines(`${k} `, v, `${indent}  `, out);
+    }
+    return;
   }
-  if (value instanceof Annotated) return [`${indent}${scalar(value.value)} # ${value.comment}`];
-  return [`${indent}${scalar(value)}`];
+  if (value instanceof Annotated) out.push(`${indent}${scalar(value.value)} # ${value.comment}`);
+  else out.push(`${indent}${scalar(value)}`);
 }
 
 /** Short maps and lists of scalars go on one line (`{ a: 1, b: x }`, `[a, b]`) when it fits. */
@@ -73,7 +92,7 @@ function flowScalar(value: string | number | boolean): string {
   return plain.startsWith('"') || !/[,[\]{}]/.test(value) ? plain : JSON.stringify(value);
 }
 
-function scalarLines(prefix: string, value: string | number | boolean, indent: string): string[] {
+function scalarLines(prefix: string, value: string | number | boolean, indent: string, out: string[]): void {
   // A literal block keeps the text as written, but cannot carry \r or more than one final newline.
   // Several lines with some text (a newline and a non-space anywhere): cheaper than one regex over the whole value.
   if (typeof value === "string" && value.includes("\n") && /\S/.test(value) && !value.includes("\r") && !value.endsWith("\n\n")) {
@@ -81,9 +100,11 @@ function scalarLines(prefix: string, value: string | number | boolean, indent: s
     const body = value.endsWith("\n") ? value.slice(0, -1) : value;
     // A first line starting with a space would set the block's indentation: state it instead.
     const indentation = /^\s/.test(body) ? "2" : "";
-    return [`${prefix}|${indentation}${chomp}`, ...body.split("\n").map((l) => (l === "" ? "" : `${indent}${l}`))];
+    out.push(`${prefix}|${indentation}${chomp}`);
+    for (const l of body.split("\n")) out.push(l === "" ? "" : `${indent}${l}`);
+    return;
   }
-  return [`${prefix}${scalar(value)}`];
+  out.push(`${prefix}${scalar(value)}`);
 }
 
 function isSeq(v: YamlValue): v is readonly YamlValue[] {

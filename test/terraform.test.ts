@@ -7,6 +7,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { compile } from "../packages/compiler/src/compile.js";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -126,6 +127,50 @@ describe.skipIf(!bin)("terraform accepts every generated root", () => {
     const after = await runTerraform(bin!, ["validate", "-no-color"], dir, attached);
     expect(after.code).not.toBe(0);
     expect(after.stdout + after.stderr).not.toMatch(/Extraneous JSON object property/);
+    expect(readdirSync(sockets)).toEqual([]);
+  });
+
+  it("stops the shared provider when the process that started it is killed outright (SIGKILL)", { timeout: 300_000 }, async () => {
+    const dir = tempDir("caja-tf-provider-");
+    await writeFile(join(dir, "main.tf.json"), JSON.stringify({ terraform: { required_providers: { aws: { source: "hashicorp/aws" } } } }));
+    const env = await terraformEnv();
+    expect((await runTerraform(bin!, ["init", "-backend=false", "-input=false", "-no-color"], dir, env)).code).toBe(0);
+    const sockets = tempDir("caja-tf-socket-");
+    const script = join(tempDir("caja-tf-killed-"), "serve.ts");
+    // Starts a server, says where it listens, then waits to be killed.
+    await writeFile(
+      script,
+      `import { startProviderServer } from ${JSON.stringify(join(repo, "packages/compiler/src/provider-server.ts"))};\n` +
+        `const server = await startProviderServer(process.argv[2]!, process.argv[3]!, process.env);\n` +
+        `process.stdout.write((server?.reattach ?? "none") + "\\n");\nsetInterval(() => {}, 1000);\n`,
+    );
+    const holder = spawn(process.execPath, [join(repo, "scripts/run-ts.mjs"), script, installedAwsProvider(dir)!, sockets], { cwd: repo, env, stdio: ["ignore", "pipe", "inherit"] });
+    const line = await new Promise<string>((resolve) => {
+      let text = "";
+      holder.stdout.on("data", (b: Buffer) => {
+        text += b.toString();
+        if (text.includes("\n")) resolve(text.split("\n")[0]!);
+      });
+    });
+    expect(line, "the server did not start").toMatch(/^\{/);
+    const pid = JSON.parse(line)["registry.terraform.io/hashicorp/aws"].Pid as number;
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    holder.kill("SIGKILL");
+    const gone = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    const stopped = await gone();
+    if (!stopped) process.kill(pid, "SIGKILL");
+    expect(stopped).toBe(true);
+    // Interrupted, not killed: it closed its socket.
     expect(readdirSync(sockets)).toEqual([]);
   });
 });

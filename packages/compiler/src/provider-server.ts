@@ -54,35 +54,61 @@ export function installedAwsProvider(initialised: string): string | undefined {
 
 const running = new Set<() => void>();
 
-/** Kill every provider server this process started and has not stopped (for a command ending on a signal). */
+/** Stop every provider server this process started and has not stopped (for a command ending on a signal). */
 export function killProviderServers(): void {
   for (const kill of running) kill();
   running.clear();
 }
 
 /**
- * Start `binary` in debug mode with its socket in `socketDir`; undefined when it does not say
- * where it listens within `timeoutMs` (then it is stopped again).
+ * The provider's keeper: a Node process that starts the provider as its own child, passes its
+ * output through, and stops it (an interrupt, then a kill after 3 s) when its stdin ends. caja
+ * holds the other end of that pipe, so the provider is stopped however caja ends: the operating
+ * system closes the pipe of a process that was killed outright (SIGKILL, the OOM killer, a CI
+ * job's timeout), which no exit handler of caja's own would outlive.
+ */
+const KEEPER = `
+const { spawn } = require("node:child_process");
+const provider = spawn(process.argv[1], ["-debug"], { stdio: ["ignore", "inherit", "inherit"] });
+let stopping = false;
+function stop() {
+  if (stopping) return;
+  stopping = true;
+  provider.kill("SIGINT");
+  setTimeout(() => provider.kill("SIGKILL"), 3000).unref();
+}
+provider.on("error", () => process.exit(1));
+provider.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+process.stdin.on("end", stop);
+process.stdin.on("error", stop);
+process.stdin.resume();
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+`;
+
+/**
+ * Start `binary` in debug mode with its socket in `socketDir`, under its keeper (see KEEPER);
+ * undefined when it does not say where it listens within `timeoutMs` (then it is stopped again).
  */
 export function startProviderServer(binary: string, socketDir: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ProviderServer | undefined> {
-  const quiet = Object.fromEntries(Object.entries(env).filter(([k]) => !CREDENTIALS.test(k)));
-  const child = spawn(binary, ["-debug"], {
+  // Without credentials, and without NODE_OPTIONS (whatever it would load into the keeper).
+  const quiet = Object.fromEntries(Object.entries(env).filter(([k]) => !CREDENTIALS.test(k) && k !== "NODE_OPTIONS"));
+  const child = spawn(process.execPath, ["-e", KEEPER, binary], {
     env: { ...quiet, TMPDIR: socketDir, TMP: socketDir, TEMP: socketDir, AWS_EC2_METADATA_DISABLED: "true", TF_LOG: "", TF_LOG_PROVIDER: "" },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  // A provider in debug mode never ends by itself: it must not outlive caja, however caja ends
-  // (a command ending on a signal calls killProviderServers).
-  const orphaned = () => child.kill("SIGKILL");
-  running.add(orphaned);
-  process.once("exit", orphaned);
+  // The keeper stops the provider when this pipe ends, which it does when caja ends, however it
+  // ends; a command ending on a signal ends it first (killProviderServers).
+  child.stdin.on("error", () => {});
+  const release = () => child.stdin.destroy();
+  running.add(release);
   const stop = async () => {
-    running.delete(orphaned);
-    process.removeListener("exit", orphaned);
+    running.delete(release);
     if (child.exitCode === null && child.signalCode === null) {
-      // An interrupt lets it close its socket; a provider that ignores it is killed.
-      child.kill("SIGINT");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      // The keeper interrupts the provider, which closes its socket, and kills one that ignores it.
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exited;
       clearTimeout(timer);
     }

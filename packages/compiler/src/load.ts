@@ -20,6 +20,7 @@ import { cacheFile, readCache, writeCache } from "./cache.js";
 import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError } from "./config-worker.js";
 import { CAJA_INSTALL_HINT, ConfigLoadError } from "./errors.js";
 import { ownPublicModule } from "./self.js";
+import { lineSplitter } from "./lines.js";
 import { inlineSourceMap, SourceMapper } from "./sourcemap.js";
 import { writeText } from "./stdio.js";
 
@@ -57,18 +58,7 @@ export interface LoadOptions {
 function printer(file: string, options: LoadOptions, toSource: (text: string) => string): { write: (text: string) => void; end: () => void } {
   const emit = options.configOutput ?? ((line: string) => writeText(2, `${line}\n`));
   const mark = `[${basename(file)}] `;
-  let pending = "";
-  return {
-    write: (text) => {
-      const lines = (pending + text).split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) emit(mark + toSource(line));
-    },
-    end: () => {
-      if (pending !== "") emit(mark + toSource(pending));
-      pending = "";
-    },
-  };
+  return lineSplitter((line) => emit(mark + toSource(line)));
 }
 
 export function findConfigFile(cwd: string, explicit?: string): string {

@@ -26,6 +26,7 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { escapeLiteral } from "@caja/modules";
 import { CajaUserError } from "../errors.js";
+import { lineSplitter } from "../lines.js";
 
 /** The journal, in the root's directory while an apply runs (or after one was killed). */
 export const JOURNAL_FILE = ".caja-apply-journal.jsonl";
@@ -61,7 +62,11 @@ export function whoAmI(): string {
 
 /** Records one apply of one root as it runs. Writes synchronously: the journal must survive a kill of caja itself. */
 export class JournalWriter {
-  private carry = "";
+  /** Terraform's apply output, line by line: each line that records progress is appended. */
+  private readonly lines = lineSplitter((line) => {
+    const event = progressEvent(line);
+    if (event) this.append(event);
+  });
   readonly file: string;
 
   constructor(dir: string) {
@@ -85,12 +90,7 @@ export class JournalWriter {
 
   /** Terraform's apply output, in pieces as they arrive. */
   feed(text: string): void {
-    const lines = (this.carry + text).split("\n");
-    this.carry = lines.pop() ?? "";
-    for (const line of lines) {
-      const event = progressEvent(line);
-      if (event) this.append(event);
-    }
+    this.lines.write(text);
   }
 
   private append(entry: Record<string, unknown>): void {

@@ -130,21 +130,27 @@ export interface BatchVerdict {
  */
 export function judgeBatch(jsonLines: string, runs: readonly HarnessRun[], preventDestroy: readonly ReadonlySet<string>[]): (BatchVerdict | undefined)[] {
   const rootOf = new Map(runs.map((r) => [r.name, r.root]));
-  const linesOf = new Map<number, string[]>();
+  const messagesOf = new Map<number, Record<string, unknown>[]>();
   const times = new Map<number, number[]>();
   const completed = new Set<string>();
   let untagged = false;
-  for (const [line, msg] of jsonMessages(jsonLines)) {
+  for (const msg of jsonMessages(jsonLines)) {
     const run = typeof msg["@testrun"] === "string" ? msg["@testrun"] : undefined;
     const root = run !== undefined ? rootOf.get(run) : undefined;
     if (root === undefined) {
       if (msg["@level"] === "error") untagged = true;
       continue;
     }
-    linesOf.set(root, [...(linesOf.get(root) ?? []), line]);
+    const mine = messagesOf.get(root);
+    if (mine) mine.push(msg);
+    else messagesOf.set(root, [msg]);
     const progress = isObject(msg.test_run) ? msg.test_run : undefined;
     const at = Date.parse(String(msg["@timestamp"]));
-    if (Number.isFinite(at) && (progress?.progress === "starting" || progress?.progress === "complete")) times.set(root, [...(times.get(root) ?? []), at]);
+    if (Number.isFinite(at) && (progress?.progress === "starting" || progress?.progress === "complete")) {
+      const stamps = times.get(root);
+      if (stamps) stamps.push(at);
+      else times.set(root, [at]);
+    }
     // A run terraform skipped (an earlier one errored) completes with status "skip": not run.
     if (msg.type === "test_run" && progress?.progress === "complete" && progress.status !== "skip") completed.add(run!);
   }
@@ -152,7 +158,7 @@ export function judgeBatch(jsonLines: string, runs: readonly HarnessRun[], preve
     const mine = runs.filter((r) => r.root === root);
     if (untagged || mine.some((r) => !completed.has(r.name))) return undefined;
     const stamps = times.get(root) ?? [];
-    const verdict = judgeTest((linesOf.get(root) ?? []).join("\n"), protectedHere);
+    const verdict = judgeMessages(messagesOf.get(root) ?? [], protectedHere);
     return { ...verdict, ms: stamps.length > 0 ? Math.max(...stamps) - Math.min(...stamps) : 0 };
   });
 }
@@ -162,13 +168,25 @@ export function judgeBatch(jsonLines: string, runs: readonly HarnessRun[], preve
  * exception: Terraform before 1.14 cannot tear down `prevent_destroy` resources after a test
  * (hashicorp/terraform#34960). If the only errors are exactly those, the mock apply succeeded.
  */
-export function judgeTest(jsonLines: string, preventDestroy: ReadonlySet<string>): { ok: boolean; runsPassed: number; detail: string; protectedLeftovers: string[] } {
+export function judgeTest(jsonLines: string, preventDestroy: ReadonlySet<string>): TestVerdict {
+  return judgeMessages(jsonMessages(jsonLines), preventDestroy);
+}
+
+interface TestVerdict {
+  readonly ok: boolean;
+  readonly runsPassed: number;
+  readonly detail: string;
+  readonly protectedLeftovers: string[];
+}
+
+/** {@link judgeTest} of messages already read. */
+function judgeMessages(messages: Iterable<Record<string, unknown>>, preventDestroy: ReadonlySet<string>): TestVerdict {
   let runsPassed = 0;
   let runsFailed = 0;
   const errors: string[] = [];
   const leftovers: string[] = [];
   const notCleaned: string[] = [];
-  for (const [, message] of jsonMessages(jsonLines)) {
+  for (const message of messages) {
     const msg = message as Record<string, any>;
     if (msg.type === "test_run" && msg.test_run?.progress === "complete") {
       if (msg.test_run.status === "pass") runsPassed++;
@@ -249,13 +267,13 @@ export function harnessCulprits(diagnostics: string, size: number): Set<number> 
   return found;
 }
 
-/** Each line of `terraform ... -json` output that is a JSON object, with the object. */
-function* jsonMessages(jsonLines: string): Generator<[string, Record<string, unknown>]> {
+/** Each line of `terraform ... -json` output that is a JSON object, as the object. */
+function* jsonMessages(jsonLines: string): Generator<Record<string, unknown>> {
   for (const line of jsonLines.split("\n")) {
     if (!line.trim().startsWith("{")) continue;
     try {
       const msg: unknown = JSON.parse(line);
-      if (isObject(msg)) yield [line, msg];
+      if (isObject(msg)) yield msg;
     } catch {
       // Not a message: terraform's own text, or a cut line.
     }

@@ -11,6 +11,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { homedir, tmpdir } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { delimiter, join } from "node:path";
+import { lineSplitter } from "./lines.js";
 import { installedAwsProvider, startProviderServer, type ProviderServer } from "./provider-server.js";
 import { batchableTest, harnessDocuments, harnessRootDir, harnessCulprits, judgeBatch, judgeTest, loadsAsModule, preventDestroyIn, type HarnessRun, type RootTest } from "./terraform-batch.js";
 
@@ -290,7 +291,7 @@ async function proveInBatch(
       const k = /"@testrun":"r(\d+)_/.exec(line)?.[1];
       if (k !== undefined && line.includes('"progress":"starting"') && current[Number(k)]) onStart(current[Number(k)]!.index);
     });
-    const test = await runTerraform(bin, ["test", "-json", "-no-color"], harness, shared, { onStdout: lines });
+    const test = await runTerraform(bin, ["test", "-json", "-no-color"], harness, shared, { onStdout: lines.write });
     const verdicts = judgeBatch(test.stdout, runs, batch.map((b) => b.preventDestroy));
     batch.forEach((b, k) => {
       const v = verdicts[k];
@@ -314,8 +315,6 @@ interface BatchRoot {
   readonly dir: string;
   readonly test: RootTest;
   readonly preventDestroy: ReadonlySet<string>;
-  /** Its configuration files (regular `*.tf.json` and `*.tf` files; links are not followed). */
-  readonly files: readonly string[];
 }
 
 /** The roots a batch can carry: a test file of the shape caja writes, read back and checked. */
@@ -327,11 +326,12 @@ async function batchOf(dirs: readonly string[]): Promise<BatchRoot[]> {
     const main = entries?.find((e) => e.name === MAIN_FILE);
     if (!entries || !test?.isFile() || !main?.isFile()) continue;
     const parsed = batchableTest(await readFile(join(dir, TEST_FILE), "utf8"));
-    const files = entries.filter((e) => e.isFile() && e.name !== TEST_FILE && /\.tf(\.json)?$/.test(e.name)).map((e) => e.name);
-    // Only a root module may hold import blocks (or a .tf file caja did not write, unread here).
+    // Its one configuration file is caja's: any other (`*.tf`, `*.tf.json`) is left to a check of the root alone.
+    const others = entries.some((e) => e.name !== TEST_FILE && e.name !== MAIN_FILE && /\.tf(\.json)?$/.test(e.name));
+    // Only a root module may hold import blocks.
     const config = await readFile(join(dir, MAIN_FILE), "utf8");
-    if (!parsed || files.some((f) => f !== MAIN_FILE) || !loadsAsModule(config)) continue;
-    batch.push({ index, dir, test: parsed, preventDestroy: preventDestroyIn(config), files });
+    if (!parsed || others || !loadsAsModule(config)) continue;
+    batch.push({ index, dir, test: parsed, preventDestroy: preventDestroyIn(config) });
   }
   return batch;
 }
@@ -344,17 +344,8 @@ async function writeHarness(harness: string, batch: readonly BatchRoot[]): Promi
   for (const [k, b] of batch.entries()) {
     const dir = join(harness, harnessRootDir(k));
     await mkdir(dir, { recursive: true });
-    for (const file of b.files) await copyFile(join(b.dir, file), join(dir, file));
+    await copyFile(join(b.dir, MAIN_FILE), join(dir, MAIN_FILE));
   }
   return { runs };
 }
 
-/** Calls `onLine` with each whole line of a stream given in pieces. */
-function lineSplitter(onLine: (line: string) => void): (text: string) => void {
-  let pending = "";
-  return (text) => {
-    const lines = (pending + text).split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) onLine(line);
-  };
-}

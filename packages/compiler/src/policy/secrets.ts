@@ -106,12 +106,17 @@ function plainlyClean(value: object): boolean {
   } catch {
     return false;
   }
-  return text !== undefined && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !mayHoldShape(text);
+  return text !== undefined && cleanText(text);
+}
+
+/** A JSON text with no backslash, no secret-looking key and no credential hint (`shapes`: whether it has one, when known). */
+function cleanText(text: string, shapes?: boolean): boolean {
+  return !text.includes("\\\\") && !SECRET_KEY_HINT.test(text) && !(shapes ?? mayHoldShape(text));
 }
 
 /**
  * What one search of a root's written Terraform JSON tells. `clean`: {@link plainlyClean} for a
- * text already written, and a root whose text is holds no secret-looking key or credential shape
+ * text already written: a root whose text is clean holds no secret-looking key or credential shape
  * in any resource body, so its bodies need no scan of their own. Rendering a body (expressions
  * become `${...}`, literal `${` is doubled) removes no key name, no quote after one, no backslash
  * and none of the hints' literals, so a hint in a body is one in its root's text; only the JSON's
@@ -120,7 +125,7 @@ function plainlyClean(value: object): boolean {
  */
 export function writtenHints(text: string): { clean: boolean; shapeFree: boolean } {
   const shapes = mayHoldShape(text);
-  return { clean: !shapes && !text.includes("\\\\") && !SECRET_KEY_HINT.test(text), shapeFree: !shapes && !text.includes("\\\\u") };
+  return { clean: cleanText(text, shapes), shapeFree: !shapes && !text.includes("\\\\u") };
 }
 
 /** Key-based hits, with the path built only for a hit; every string is collected for the shapes. */

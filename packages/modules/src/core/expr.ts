@@ -120,8 +120,7 @@ export function renderSorted(value: unknown, flags: { exotic: boolean }): unknow
       for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
         if (v === undefined) continue;
-        const first = k.charCodeAt(0);
-        if (first >= 48 && first <= 57 && INTEGER_LIKE.test(k)) flags.exotic = true;
+        noteIntegerLike(k, flags);
         out[k] = renderSorted(v, flags);
       }
       return out;
@@ -149,11 +148,16 @@ function sortedObject(entries: [string, unknown][], flags: { exotic: boolean }, 
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const out: Record<string, unknown> = {};
   for (const [k, v] of entries) {
-    const first = k.charCodeAt(0);
-    if (first >= 48 && first <= 57 && INTEGER_LIKE.test(k)) flags.exotic = true;
+    noteIntegerLike(k, flags);
     out[k] = inner(v);
   }
   return out;
+}
+
+/** Sets `flags.exotic` for an integer-like key, which `JSON.stringify` would move first. */
+function noteIntegerLike(key: string, flags: { exotic: boolean }): void {
+  const first = key.charCodeAt(0);
+  if (first >= 48 && first <= 57 && INTEGER_LIKE.test(key)) flags.exotic = true;
 }
 
 function renderString(value: string): string {

@@ -44,6 +44,26 @@ describe("loading a config", () => {
     expect(loaded.dependencies).toContain(file);
   });
 
+  it("bundles caja's DSL in with the config: the project's files stay its dependencies, and a name the config shares with the DSL changes no site and no function's name", async () => {
+    const file = project(
+      [
+        `import { defineConfig, todo as undecided } from "caja";`,
+        `import { region } from "./region";`,
+        // Top-level names caja's DSL module uses too: bundled together, esbuild renames one of each pair.
+        `function todo() { return "mine"; }`,
+        `function callerSite() { return "mine"; }`,
+        `export default defineConfig({ ...${config}, region, project: todo, github: { repository: undecided(callerSite()) } });`,
+        ``,
+      ].join("\n"),
+    );
+    writeFileSync(join(file, "..", "region.ts"), `export const region = "us-east-1";\n`);
+    const loaded = await loadConfig(file);
+    const value = loaded.value as { project: unknown; github: { repository: unknown } };
+    expect(value.github.repository).toMatchObject({ reason: "mine", site: `${file}:5:${`export default defineConfig({ ...${config}, region, project: todo, github: { repository: `.length + 1}` });
+    expect((value.project as () => unknown).name).toBe("todo");
+    expect([...loaded.dependencies].sort()).toEqual([file, join(file, "..", "region.ts")].sort());
+  });
+
   it("stops an endless loop at the time limit and names the file", async () => {
     const file = project(`${"export default (() => { for (;;) {} })();"}\n`);
     const { error, ms } = await loadError(file, { timeoutMs: 1000 });

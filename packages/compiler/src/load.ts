@@ -105,6 +105,7 @@ interface Bundle {
 
 async function bundleConfig(file: string): Promise<Bundle> {
   const { build } = await import("esbuild");
+  const dsl = new Set<string>();
   const result = await build({
     entryPoints: [file],
     absWorkingDir: resolve(file, ".."),
@@ -116,15 +117,22 @@ async function bundleConfig(file: string): Promise<Bundle> {
     target: "node20",
     sourcemap: "inline",
     sourcesContent: false,
+    // The DSL module is bundled in with the config (see externalsAsFileUrls), and esbuild renames a
+    // top-level name two files share: each function keeps its own name all the same, which is what
+    // stack traces show (a todo() finds its caller by name) and what a function in the value reports.
+    keepNames: true,
     logLevel: "silent",
-    plugins: [externalsAsFileUrls],
+    plugins: [externalsAsFileUrls(dsl)],
   }).catch((e: { errors?: Message[] }) => {
     throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
   });
 
   const code = result.outputFiles[0]!.text;
-  const dependencies = Object.keys(result.metafile.inputs).map((p) => resolve(file, "..", p));
-  writeBundleCache(file, { code, dependencies });
+  const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(file, "..", p));
+  // caja's own module is part of the bundle for the cache (an upgrade must rebundle), not one of
+  // the project's imports, which the generated workflow watches.
+  const dependencies = inputs.filter((p) => !dsl.has(p));
+  writeBundleCache(file, { code, dependencies }, inputs.filter((p) => dsl.has(p)));
   return { code, dependencies };
 }
 
@@ -230,13 +238,16 @@ async function moduleObjects(file: string, url: string, command: string, standIn
 // The bundle cache: an unchanged config (and its imports) skips esbuild altogether.
 
 /** Bump when the bundle's shape changes (plugins, format), so old entries are not reused. */
-const BUNDLE_FORMAT = 2;
+const BUNDLE_FORMAT = 3;
 
 interface CacheEntry {
   readonly format: number;
   readonly file: string;
-  /** Each bundled local file with a hash of its content (timestamps can be too coarse to trust). */
-  readonly inputs: readonly { readonly path: string; readonly sha: string }[];
+  /**
+   * Each bundled file with a hash of its content (timestamps can be too coarse to trust); `dsl`:
+   * caja's own module, bundled in, which is not one of the config's dependencies.
+   */
+  readonly inputs: readonly { readonly path: string; readonly sha: string; readonly dsl?: true }[];
   readonly code: string;
 }
 
@@ -248,7 +259,7 @@ function readBundleCache(file: string): Bundle | undefined {
   } catch {
     return undefined;
   }
-  return { code: entry.code, dependencies: entry.inputs.map((i) => i.path) };
+  return { code: entry.code, dependencies: entry.inputs.filter((i) => i.dsl !== true).map((i) => i.path) };
 }
 
 function contentHash(path: string): string {
@@ -256,10 +267,10 @@ function contentHash(path: string): string {
 }
 
 /** Best effort: a cache that cannot be written only costs the next compile a bundle. */
-function writeBundleCache(file: string, bundle: Bundle): void {
+function writeBundleCache(file: string, bundle: Bundle, dsl: readonly string[]): void {
   let inputs: CacheEntry["inputs"];
   try {
-    inputs = bundle.dependencies.map((path) => ({ path, sha: contentHash(path) }));
+    inputs = [...bundle.dependencies.map((path) => ({ path, sha: contentHash(path) })), ...dsl.map((path) => ({ path, sha: contentHash(path), dsl: true as const }))];
   } catch {
     return;
   }
@@ -317,15 +328,34 @@ function relocateTodos(value: unknown, toSource: (text: string) => string, seen 
   }
 }
 
-const externalsAsFileUrls: Plugin = {
+/**
+ * Whether a file `import ... from "caja"` resolved to is caja's DSL module (`dist/public.mjs`),
+ * which imports nothing. It is bundled with the config instead of left for the config's thread to
+ * resolve, read and link as a second module, milliseconds on the compile's critical path. Its
+ * `todo()` markers carry a registered symbol, so this copy and any other are one to caja.
+ */
+function isDslEntry(path: string): boolean {
+  return basename(path) === "public.mjs" && basename(resolve(path, "..")) === "dist";
+}
+
+/** Bare imports stay external, as absolute file URLs; `dsl` collects caja's DSL module, bundled in. */
+const externalsAsFileUrls = (dsl: Set<string>): Plugin => ({
   name: "caja-externals",
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, async (args) => {
       if (args.pluginData === "caja-externals") return undefined; // our own build.resolve below: esbuild's resolver
       if (args.path.startsWith("node:")) return { path: args.path, external: true };
       const found = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "caja-externals" });
-      if (found.errors.length > 0) {
+      if (args.path === "caja") {
         // No copy of caja installed beside the config (npx in an empty folder): this CLI's own.
+        const entry = found.errors.length > 0 ? ownPublicModule(args.path) : found.path;
+        if (entry && isDslEntry(entry)) {
+          dsl.add(entry);
+          return { path: entry };
+        }
+      }
+      if (found.errors.length > 0) {
+        // Likewise for "caja/module" (its zod stays the project's).
         const own = ownPublicModule(args.path);
         if (own) return { path: pathToFileURL(own).href, external: true };
         const hint = args.path === "caja" || args.path.startsWith("caja/") ? CAJA_INSTALL_HINT : `install it: npm install --save-dev ${args.path.split("/").slice(0, args.path.startsWith("@") ? 2 : 1).join("/")}`;
@@ -336,7 +366,7 @@ const externalsAsFileUrls: Plugin = {
       return { path: pathToFileURL(found.path).href, external: true };
     });
   },
-};
+});
 
 /** `file:line:col: message` for each esbuild error, as editors and terminals link them. */
 function formatMessages(messages: readonly Message[], fallback: unknown): string {

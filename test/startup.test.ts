@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compile } from "../packages/compiler/src/compile.js";
-import { baseConfig, CAJA_BIN, repoTempDir } from "./helpers.js";
+import { baseConfig, CAJA_BIN, compileWith, repoTempDir } from "./helpers.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const probe = join(repo, "test/fixtures-probe.cjs");
@@ -42,6 +42,23 @@ describe("what a compile loads", () => {
     const r = compileLoaded(`import { defineConfig } from "caja";\nconst region = "mars-1";\nexport default defineConfig({ ...${JSON.stringify(baseConfig())}, region } as never);\n`);
     expect(r.code).toBe(1);
     expect(r.loaded.some((p) => p.includes("ts-morph"))).toBe(true);
+  });
+});
+
+describe("what a compile computes", () => {
+  it("formats no stack trace for a config without mistakes (a module's definition site is read only for a mistake of its own)", () => {
+    const original = Error.prepareStackTrace;
+    let formatted = 0;
+    Error.prepareStackTrace = (error, frames) => {
+      formatted++;
+      return `${String(error)}\n${frames.map((f) => `    at ${String(f)}`).join("\n")}`;
+    };
+    try {
+      compileWith(baseConfig());
+    } finally {
+      Error.prepareStackTrace = original;
+    }
+    expect(formatted).toBe(0);
   });
 });
 

@@ -115,7 +115,8 @@ export function renderSorted(value: unknown, flags: { exotic: boolean }): unknow
       if (plain && (k.includes(OPEN) || k.includes("{") || k.startsWith(LIST))) plain = false;
     }
     if (plain) {
-      keys.sort();
+      // Sorting copies the array first: most objects are small and many already in order.
+      if (!inOrder(keys)) keys.sort();
       const out: Record<string, unknown> = {};
       for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
@@ -133,6 +134,12 @@ export function renderSorted(value: unknown, flags: { exotic: boolean }): unknow
     return sortedObject(entries, flags, (v) => renderSorted(v, flags));
   }
   return value;
+}
+
+/** Whether `sort()` would leave `keys` as they are (it compares strings by UTF-16 code units, as `<` does). */
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
 }
 
 function sortedCopy(value: unknown, flags: { exotic: boolean }): unknown {

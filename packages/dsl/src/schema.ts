@@ -13,6 +13,14 @@ import { isTodo, type Todo } from "./todo.js";
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
+/**
+ * Where each field's description and examples are kept (the docs and editor types are generated
+ * from them). A schema made in place is registered as it is: `.meta()` would first copy it, which
+ * keeps a shared schema's own metadata apart (`domainName` below), and a hundred such copies were
+ * a tenth of the work of loading the compiler.
+ */
+const docs = z.globalRegistry;
+
 const todoSchema = z
   .custom<Todo>(isTodo, { error: 'expected a value or todo("reason")' })
   // The reason becomes a variable's description and a line of the docs: a marker without one
@@ -22,7 +30,7 @@ const todoSchema = z
     // The validate stage reports this branch of a todo-able field's union, by this mark.
     params: { todoReason: true },
   })
-  .meta({ id: "Todo", description: 'A value not decided yet: todo("reason").' });
+  .register(docs, { id: "Todo", description: 'A value not decided yet: todo("reason").' });
 
 /** A field that may be left undecided with `todo()` (plan section 13 lists which). */
 function orTodo<T extends z.ZodType>(schema: T) {
@@ -71,7 +79,7 @@ const DOMAIN_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const domainName = z
   .string()
   .regex(new RegExp(`^(?=.{4,253}$)(?:${DOMAIN_LABEL}\\.)+[a-z]{2,63}$`), "must be a lowercase domain name such as dbash.dev")
-  .meta({ examples: ["dbash.dev"] });
+  .register(docs, { examples: ["dbash.dev"] });
 
 const cidrBlock = z.string().refine(isCidr, "must be an IPv4 CIDR block from /16 to /24 such as 10.10.0.0/16");
 
@@ -109,15 +117,15 @@ export const extensionSchema = strict({
   resources: z
     .record(z.string().regex(/^aws_[a-z0-9_]+$/, "must be an AWS resource type such as aws_sns_topic"), z.record(terraformLabel, z.record(z.string(), z.unknown())))
     .optional()
-    .meta({ description: "Extra resources for this root, by type then name. Values are Terraform JSON (`${...}` interpolates).", tsType: "RawResources" }),
+    .register(docs, { description: "Extra resources for this root, by type then name. Values are Terraform JSON (`${...}` interpolates).", tsType: "RawResources" }),
   overrides: z
     .record(z.string().regex(/^aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$/, "must be a resource address such as aws_lb.main"), z.record(z.string(), z.unknown()))
     .optional()
-    .meta({ description: "Attributes to change on generated resources, by address; deep-merged into the generated body.", tsType: "ResourceOverrides" }),
-}).meta({ description: "Raw resources and overrides for one phase's root: the escape hatch for what caja does not model yet." });
+    .register(docs, { description: "Attributes to change on generated resources, by address; deep-merged into the generated body.", tsType: "ResourceOverrides" }),
+}).register(docs, { description: "Raw resources and overrides for one phase's root: the escape hatch for what caja does not model yet." });
 
 function extendSchema(ids: readonly string[]) {
-  return strict(Object.fromEntries(ids.map((id) => [id, extensionSchema.optional()]))).meta({
+  return strict(Object.fromEntries(ids.map((id) => [id, extensionSchema.optional()]))).register(docs, {
     description: "The escape hatch, per phase: raw resources and overrides of generated resources.",
   });
 }
@@ -134,7 +142,7 @@ const suppressionSchema = strict({
   rule: z
     .string()
     .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "must be a rule id such as alb-internal (see the rules table in the README)")
-    .meta({ description: "The rule's id, as `caja check` prints it.", examples: ["alb-internal"] }),
+    .register(docs, { description: "The rule's id, as `caja check` prints it.", examples: ["alb-internal"] }),
   resource: z
     .string()
     .regex(
@@ -142,111 +150,111 @@ const suppressionSchema = strict({
       /^(?:[a-z0-9-]+\/[0-9]{2}-[a-z0-9-]+\/)?aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$|^[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])+$|^\.?[\w-]+(?:\/[\w.-]+)+$/,
       "must be a resource address such as aws_lb.main (every root that has it) or prod/50-service/aws_lb.main (one root)",
     )
-    .meta({
+    .register(docs, {
       description: "The resource: its address in every root that has it (`aws_lb.main`), or in one root (`prod/50-service/aws_lb.main`).",
       examples: ["aws_lb.main", "prod/50-service/aws_lb.main"],
     }),
-  reason: z.string().trim().min(1, "give the reason this finding is accepted").max(1000).meta({ description: "Why the finding is accepted: reviewers read it in the SARIF report and in out/docs." }),
-  expires: isoDate.optional().meta({
+  reason: z.string().trim().min(1, "give the reason this finding is accepted").max(1000).register(docs, { description: "Why the finding is accepted: reviewers read it in the SARIF report and in out/docs." }),
+  expires: isoDate.optional().register(docs, {
     description: "Last day the suppression holds (YYYY-MM-DD). After it the compile fails until the finding is fixed or the suppression renewed.",
     examples: ["2026-12-31"],
   }),
-}).meta({ description: "One accepted finding." });
+}).register(docs, { description: "One accepted finding." });
 
 // ---------------------------------------------------------------------------------------------
 // Per-environment settings. Every field is optional: a missing one takes the tier's default.
 
 const alarmSchema = (metric: string, unit: string) =>
   strict({
-    enabled: z.boolean().optional().meta({ description: `Create the ${metric} alarm.` }),
-    threshold: z.number().min(0).optional().meta({ description: `Alarm when ${metric} crosses this value (${unit}).` }),
+    enabled: z.boolean().optional().register(docs, { description: `Create the ${metric} alarm.` }),
+    threshold: z.number().min(0).optional().register(docs, { description: `Alarm when ${metric} crosses this value (${unit}).` }),
     periodSeconds: z
       .int()
       .refine((s) => s >= 60 && s % 60 === 0, "must be a multiple of 60 seconds")
       .optional()
-      .meta({ description: "Length of one evaluation period, in seconds (a multiple of 60)." }),
-    evaluationPeriods: int(1, 100).optional().meta({ description: "Consecutive periods over the threshold before the alarm fires." }),
-  }).meta({ description: `Thresholds of the ${metric} alarm.` });
+      .register(docs, { description: "Length of one evaluation period, in seconds (a multiple of 60)." }),
+    evaluationPeriods: int(1, 100).optional().register(docs, { description: "Consecutive periods over the threshold before the alarm fires." }),
+  }).register(docs, { description: `Thresholds of the ${metric} alarm.` });
 
 export const environmentSettingsSchema = strict({
   network: strict({
-    cidr: cidrBlock.optional().meta({
+    cidr: cidrBlock.optional().register(docs, {
       description: "IPv4 CIDR of the environment's VPC. Must not overlap another environment's.",
       examples: ["10.10.0.0/16"],
     }),
-    azCount: int(2, 6).optional().meta({ description: "Availability zones to spread subnets over (the ALB needs two)." }),
+    azCount: int(2, 6).optional().register(docs, { description: "Availability zones to spread subnets over (the ALB needs two)." }),
     nat: oneOf(["single", "per-az"], "a NAT strategy (single or per-az)")
       .optional()
-      .meta({ description: "One shared NAT gateway (`enable_single_nat`, cheaper) or one per availability zone (no cross-AZ dependency)." }),
+      .register(docs, { description: "One shared NAT gateway (`enable_single_nat`, cheaper) or one per availability zone (no cross-AZ dependency)." }),
   })
     .optional()
-    .meta({ description: "VPC, subnets and NAT." }),
+    .register(docs, { description: "VPC, subnets and NAT." }),
   service: strict({
     imageTag: orTodo(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be a valid container image tag"))
       .optional()
-      .meta({
+      .register(docs, {
         description: "Backend image tag deployed by Terraform (`backend_image_tag`). Becomes a Terraform variable defaulting to this value.",
         examples: ["dev-initial"],
       }),
-    desiredCount: int(0, 1000).optional().meta({ description: "ECS tasks to run (the starting count when autoscaling is on)." }),
+    desiredCount: int(0, 1000).optional().register(docs, { description: "ECS tasks to run (the starting count when autoscaling is on)." }),
     cpu: z
       .union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)], {
         error: "must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096",
       })
       .optional()
-      .meta({ description: "Fargate task CPU units." }),
-    memory: int(512, 30720).optional().meta({ description: "Fargate task memory in MiB; must fit the CPU size." }),
-    port: int(1, 65535).optional().meta({ description: "Port the FastAPI container listens on." }),
-    healthCheckPath: z.string().regex(/^\/[\w\-./]*$/, "must be a URL path starting with /").optional().meta({
+      .register(docs, { description: "Fargate task CPU units." }),
+    memory: int(512, 30720).optional().register(docs, { description: "Fargate task memory in MiB; must fit the CPU size." }),
+    port: int(1, 65535).optional().register(docs, { description: "Port the FastAPI container listens on." }),
+    healthCheckPath: z.string().regex(/^\/[\w\-./]*$/, "must be a URL path starting with /").optional().register(docs, {
       description: "Target-group health check path.",
     }),
     autoscaling: strict({
-      min: int(0, 1000).optional().meta({ description: "Fewest tasks autoscaling may leave running." }),
-      max: int(1, 1000).optional().meta({ description: "Most tasks autoscaling may start." }),
-      cpuTarget: int(10, 95).optional().meta({ description: "Target average CPU utilisation, percent." }),
-      memoryTarget: int(10, 95).optional().meta({ description: "Target average memory utilisation, percent." }),
-      scaleOutCooldownSeconds: int(0, 3600).optional().meta({ description: "Seconds after a scale-out before another." }),
-      scaleInCooldownSeconds: int(0, 3600).optional().meta({ description: "Seconds after a scale-in before another." }),
+      min: int(0, 1000).optional().register(docs, { description: "Fewest tasks autoscaling may leave running." }),
+      max: int(1, 1000).optional().register(docs, { description: "Most tasks autoscaling may start." }),
+      cpuTarget: int(10, 95).optional().register(docs, { description: "Target average CPU utilisation, percent." }),
+      memoryTarget: int(10, 95).optional().register(docs, { description: "Target average memory utilisation, percent." }),
+      scaleOutCooldownSeconds: int(0, 3600).optional().register(docs, { description: "Seconds after a scale-out before another." }),
+      scaleInCooldownSeconds: int(0, 3600).optional().register(docs, { description: "Seconds after a scale-in before another." }),
     })
       .optional()
-      .meta({ description: "Application Auto Scaling of the ECS service (phase 10)." }),
+      .register(docs, { description: "Application Auto Scaling of the ECS service (phase 10)." }),
   })
     .optional()
-    .meta({ description: "The FastAPI service on ECS Fargate." }),
+    .register(docs, { description: "The FastAPI service on ECS Fargate." }),
   db: strict({
     instanceClass: orTodo(oneOf(RDS_INSTANCE_CLASSES, "an RDS instance class"))
       .optional()
-      .meta({ description: "RDS instance class.", examples: ["db.t4g.micro"] }),
-    allocatedStorage: orTodo(int(20, 65536)).optional().meta({ description: "Initial storage in GiB." }),
-    maxAllocatedStorage: int(20, 65536).optional().meta({ description: "Storage autoscaling ceiling in GiB (at least `allocatedStorage`)." }),
-    backupRetentionDays: int(1, 35).optional().meta({ description: "Days of automated backups to keep." }),
-    multiAz: z.boolean().optional().meta({ description: "Run a synchronous standby in a second AZ." }),
-    deletionProtection: z.boolean().optional().meta({ description: "Refuse deletion of the instance (and keep a final snapshot)." }),
-    engineVersion: z.string().regex(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16 or 16.4").optional().meta({
+      .register(docs, { description: "RDS instance class.", examples: ["db.t4g.micro"] }),
+    allocatedStorage: orTodo(int(20, 65536)).optional().register(docs, { description: "Initial storage in GiB." }),
+    maxAllocatedStorage: int(20, 65536).optional().register(docs, { description: "Storage autoscaling ceiling in GiB (at least `allocatedStorage`)." }),
+    backupRetentionDays: int(1, 35).optional().register(docs, { description: "Days of automated backups to keep." }),
+    multiAz: z.boolean().optional().register(docs, { description: "Run a synchronous standby in a second AZ." }),
+    deletionProtection: z.boolean().optional().register(docs, { description: "Refuse deletion of the instance (and keep a final snapshot)." }),
+    engineVersion: z.string().regex(/^\d+(\.\d+)?$/, "must be a PostgreSQL version such as 16 or 16.4").optional().register(docs, {
       description: "PostgreSQL engine version.",
     }),
   })
     .optional()
-    .meta({ description: "The PostgreSQL database on RDS." }),
+    .register(docs, { description: "The PostgreSQL database on RDS." }),
   alb: strict({
-    deletionProtection: z.boolean().optional().meta({ description: "Refuse deletion of the load balancer." }),
+    deletionProtection: z.boolean().optional().register(docs, { description: "Refuse deletion of the load balancer." }),
   })
     .optional()
-    .meta({ description: "The application load balancer." }),
+    .register(docs, { description: "The application load balancer." }),
   logs: strict({
     retentionDays: z
       .union(LOG_RETENTION_DAYS.map((d) => z.literal(d)) as unknown as [z.ZodLiteral<30>, ...z.ZodLiteral<number>[]], {
         error: (issue) => `${describe(issue.input)} is not a CloudWatch retention period. Allowed: ${LOG_RETENTION_DAYS.join(", ")}`,
       })
       .optional()
-      .meta({ description: "Days CloudWatch keeps application, flow and database logs." }),
+      .register(docs, { description: "Days CloudWatch keeps application, flow and database logs." }),
   })
     .optional()
-    .meta({ description: "Log retention." }),
+    .register(docs, { description: "Log retention." }),
   alarms: strict({
     emails: orTodo(z.array(email).max(50))
       .optional()
-      .meta({
+      .register(docs, {
         description: "Who receives alarm notifications (each confirms an SNS subscription e-mail).",
         examples: [["oncall@example.com"]],
       }),
@@ -257,7 +265,7 @@ export const environmentSettingsSchema = strict({
     rdsCpu: alarmSchema("RDS CPU", "percent").optional(),
   })
     .optional()
-    .meta({ description: "CloudWatch alarms and who they notify (phase 8)." }),
+    .register(docs, { description: "CloudWatch alarms and who they notify (phase 8)." }),
   extend: extendSchema(ENV_PHASE_IDS).optional(),
 });
 
@@ -265,9 +273,9 @@ const environmentSchema = environmentSettingsSchema
   .extend({
     tier: oneOf(TIERS, "a tier (dev, staging or prod)")
       .optional()
-      .meta({ description: "Which column of cost-aware defaults applies. Defaults to the environment's name when it is dev, staging or prod, else dev." }),
+      .register(docs, { description: "Which column of cost-aware defaults applies. Defaults to the environment's name when it is dev, staging or prod, else dev." }),
   })
-  .meta({ description: "One environment: its tier and any setting that differs from the tier's defaults." });
+  .register(docs, { description: "One environment: its tier and any setting that differs from the tier's defaults." });
 
 /**
  * Names an environment cannot take: each is already an entry of `out/` (`out/global/`, the
@@ -290,7 +298,7 @@ export const moduleSchema = z
   .custom<object>((m) => typeof m === "object" && m !== null && (m as Record<symbol, unknown>)[Symbol.for("caja.module")] === true, {
     error: "is not a module: make it with defineModule() from caja/module",
   })
-  .meta({ description: "A module made with `defineModule` (from `caja/module`)." });
+  .register(docs, { description: "A module made with `defineModule` (from `caja/module`)." });
 
 const configInputSchema = strict({
   project: resourceName("project")
@@ -299,104 +307,104 @@ const configInputSchema = strict({
     .refine((p) => bucketNameProblem(p, "prefix") === undefined, {
       error: (issue) => `S3 bucket names caja derives from it would start with "${String(issue.input)}": ${bucketNameProblem(String(issue.input), "prefix")}`,
     })
-    .meta({ description: "Project name: the first part of every resource name and the `Project` tag.", examples: ["caja"] }),
-  region: oneOf(AWS_REGIONS, "an AWS region").default("us-east-1").meta({ description: "AWS region of every environment." }),
+    .register(docs, { description: "Project name: the first part of every resource name and the `Project` tag.", examples: ["caja"] }),
+  region: oneOf(AWS_REGIONS, "an AWS region").default("us-east-1").register(docs, { description: "AWS region of every environment." }),
   accountId: z
     .string()
     .regex(/^\d{12}$/, "must be a 12-digit AWS account id")
     .optional()
-    .meta({ description: "AWS account id. When set, ARNs are written as literals; otherwise they are read from the caller identity." }),
+    .register(docs, { description: "AWS account id. When set, ARNs are written as literals; otherwise they are read from the caller identity." }),
   naming: strict({
     pattern: z
       .string()
       .refine((p) => p.includes("{component}"), "must contain {component}")
       .refine((p) => /^(?:[a-z0-9-]|\{project\}|\{env\}|\{component\})+$/.test(p), "may only contain {project}, {env}, {component}, lowercase letters, digits and -")
       .default("{project}-{env}-{component}")
-      .meta({ description: "How resource names are built. Names over an AWS limit are shortened with a stable hash suffix." }),
+      .register(docs, { description: "How resource names are built. Names over an AWS limit are shortened with a stable hash suffix." }),
   })
     .prefault({})
-    .meta({ description: "Resource naming." }),
+    .register(docs, { description: "Resource naming." }),
   tags: strict({
-    Owner: z.string().min(1).max(256).meta({ description: "Team that owns the infrastructure.", examples: ["platform-engineering"] }),
-    Confidentiality: oneOf(["public", "internal", "confidential", "restricted"], "a confidentiality level").meta({
+    Owner: z.string().min(1).max(256).register(docs, { description: "Team that owns the infrastructure.", examples: ["platform-engineering"] }),
+    Confidentiality: oneOf(["public", "internal", "confidential", "restricted"], "a confidentiality level").register(docs, {
       description: "Data classification.",
     }),
-    CostCenter: z.string().min(1).max(256).meta({ description: "Cost allocation centre.", examples: ["events-eng"] }),
-    ManagedBy: z.string().min(1).max(256).default("terraform").meta({ description: "What manages the resources." }),
+    CostCenter: z.string().min(1).max(256).register(docs, { description: "Cost allocation centre.", examples: ["events-eng"] }),
+    ManagedBy: z.string().min(1).max(256).default("terraform").register(docs, { description: "What manages the resources." }),
   })
     .catchall(z.string().max(256))
     .superRefine(checkTags)
-    .meta({ description: "The global tag set. `Project` and `Environment` are added by caja; extra keys are passed through." }),
+    .register(docs, { description: "The global tag set. `Project` and `Environment` are added by caja; extra keys are passed through." }),
   state: strict({
     bucket: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, -)")
       .refine((b) => bucketNameProblem(b, "bucket") === undefined, { error: (issue) => bucketNameProblem(String(issue.input), "bucket") })
       .optional()
-      .meta({ description: "S3 bucket holding every root's state. Defaults to `{project}-terraform-state`.", examples: ["caja-terraform-state"] }),
+      .register(docs, { description: "S3 bucket holding every root's state. Defaults to `{project}-terraform-state`.", examples: ["caja-terraform-state"] }),
     lockTable: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a valid DynamoDB table name")
       .optional()
-      .meta({ description: "DynamoDB lock table (locking `dynamodb`). Defaults to `{project}-terraform-locks`." }),
+      .register(docs, { description: "DynamoDB lock table (locking `dynamodb`). Defaults to `{project}-terraform-locks`." }),
     locking: oneOf(["dynamodb", "s3"], "a locking mode (dynamodb or s3)")
       .default("dynamodb")
-      .meta({ description: "`dynamodb` (the plan's lock table) or `s3` (Terraform >= 1.10 native lockfile, no table)." }),
-    bootstrapped: z.boolean().default(false).meta({
+      .register(docs, { description: "`dynamodb` (the plan's lock table) or `s3` (Terraform >= 1.10 native lockfile, no table)." }),
+    bootstrapped: z.boolean().default(false).register(docs, {
       description:
         "Set to true once phase 0 is applied and its state migrated to the bucket (`terraform init -migrate-state`). Until then the bootstrap root keeps local state.",
     }),
   })
     .prefault({})
-    .meta({ description: "Remote state backend (phase 0 creates it)." }),
+    .register(docs, { description: "Remote state backend (phase 0 creates it)." }),
   domain: strict({
     root: domainName.meta({ description: "Root domain whose public hosted zone phase 0 creates.", examples: ["dbash.dev"] }),
     namespace: z
       .string()
       .regex(new RegExp(`^${DOMAIN_LABEL}$`), "must be one lowercase DNS label")
       .optional()
-      .meta({ description: "Application namespace under the root domain: hosts are `app.<namespace>.<root>`.", examples: ["caja"] }),
-    envSubdomains: z.boolean().default(true).meta({
+      .register(docs, { description: "Application namespace under the root domain: hosts are `app.<namespace>.<root>`.", examples: ["caja"] }),
+    envSubdomains: z.boolean().default(true).register(docs, {
       description: "Give listed environments their own hosts, `app.<env>.<namespace>.<root>` (`enable_env_subdomains`).",
     }),
-    environments: z.array(envNameSchema).optional().meta({
+    environments: z.array(envNameSchema).optional().register(docs, {
       description: "Environments that get their own hosts. Defaults to every environment that is not tier prod (the prod one owns the primary hosts).",
       examples: [["dev", "staging"]],
     }),
     hostedZoneId: orTodo(z.string().regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"))
       .optional()
-      .meta({ description: "An existing hosted zone to adopt (phase 0 writes an `import` block) instead of creating one." }),
-  }).meta({ description: "Domain and DNS (plan section 2)." }),
+      .register(docs, { description: "An existing hosted zone to adopt (phase 0 writes an `import` block) instead of creating one." }),
+  }).register(docs, { description: "Domain and DNS (plan section 2)." }),
   github: strict({
-    repository: orTodo(githubRepository).meta({
+    repository: orTodo(githubRepository).register(docs, {
       description: "GitHub repository allowed to assume the deployer roles through OIDC.",
       examples: ["dbash/caja"],
     }),
-    mainBranch: branchName.default("main").meta({
+    mainBranch: branchName.default("main").register(docs, {
       description: "Branch whose pushes apply the first environment.",
     }),
-  }).meta({ description: "GitHub repository for OIDC deployer roles and the pipeline." }),
+  }).register(docs, { description: "GitHub repository for OIDC deployer roles and the pipeline." }),
   extend: extendSchema(GLOBAL_PHASE_IDS).optional(),
   policy: strict({
     suppressions: z
       .array(suppressionSchema)
       .max(500)
       .default([])
-      .meta({ description: "Security-gate findings accepted on purpose, each for one rule and one resource, with the reason." }),
+      .register(docs, { description: "Security-gate findings accepted on purpose, each for one rule and one resource, with the reason." }),
   })
     .prefault({})
-    .meta({ description: "The security gate that `caja compile` and `caja check` run over every generated root." }),
+    .register(docs, { description: "The security gate that `caja compile` and `caja check` run over every generated root." }),
   modules: z
     .array(moduleSchema)
     .optional()
-    .meta({ description: "Modules of your own (`defineModule` from `caja/module`): each adds its roots, outputs and config section." }),
-  defaults: environmentSettingsSchema.optional().meta({
+    .register(docs, { description: "Modules of your own (`defineModule` from `caja/module`): each adds its roots, outputs and config section." }),
+  defaults: environmentSettingsSchema.optional().register(docs, {
     description: "Settings applied to every environment, over the tier defaults and under each environment's own.",
   }),
   environments: z
     .record(envNameSchema, environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, "define at least one environment")
-    .meta({ description: "Environments by name, in apply order.", examples: [{ dev: {}, staging: {}, prod: {} }] }),
+    .register(docs, { description: "Environments by name, in apply order.", examples: [{ dev: {}, staging: {}, prod: {} }] }),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -39,8 +39,15 @@ export function stringifySorted(value: unknown, exotic: boolean): string {
  * the write). Such a text has no surrogate either.
  */
 function narrow(text: string): string {
-  return Buffer.from(`${text}\n`, "latin1").toString("latin1");
+  const length = text.length + 1;
+  // One buffer for every text, grown as needed: a buffer per text costs more than the copy.
+  if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.max(length, 2 * scratch.length));
+  scratch.write(text, 0, "latin1");
+  scratch[length - 1] = 0x0a;
+  return scratch.toString("latin1", 0, length);
 }
+
+let scratch = Buffer.alloc(0);
 
 const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 const SURROGATE = /[\uD800-\uDFFF]/;

@@ -20,15 +20,15 @@ export interface Position {
 type Segment = readonly [genColumn: number, source: number, line: number, column: number];
 
 export class SourceMapper {
-  private readonly lines: Segment[][];
+  // Decoded on first use: most configs map no position at all (no todo(), nothing thrown).
+  private decoded: Segment[][] | undefined;
 
-  constructor(private readonly map: SourceMapV3) {
-    this.lines = decodeMappings(map.mappings);
-  }
+  constructor(private readonly map: SourceMapV3) {}
 
   /** The original position of 1-based `line`:`column` in the generated code. */
   original(line: number, column: number): Position | undefined {
-    const segments = this.lines[line - 1];
+    this.decoded ??= decodeMappings(this.map.mappings);
+    const segments = this.decoded[line - 1];
     if (!segments || segments.length === 0) return undefined;
     let best: Segment | undefined;
     for (const s of segments) {
@@ -47,48 +47,55 @@ export function inlineSourceMap(code: string): SourceMapV3 | undefined {
   return m ? (JSON.parse(Buffer.from(m[1]!, "base64").toString("utf8")) as SourceMapV3) : undefined;
 }
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const DIGIT = new Map([...BASE64].map((c, i) => [c, i]));
+/** Base64 digit of each character code (-1: not a digit). */
+const DIGIT = new Int8Array(128).fill(-1);
+for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].entries()) DIGIT[c.charCodeAt(0)] = i;
+const SEMICOLON = 59;
+const COMMA = 44;
 
+/** The mappings' segments by generated line: one pass over the text, character by character. */
 function decodeMappings(mappings: string): Segment[][] {
   const out: Segment[][] = [];
+  let segments: Segment[] = [];
+  const fields: number[] = [];
+  let genColumn = 0;
   let source = 0;
   let line = 0;
   let column = 0;
-  for (const lineText of mappings.split(";")) {
-    const segments: Segment[] = [];
-    let genColumn = 0;
-    for (const text of lineText.split(",")) {
-      if (!text) continue;
-      const fields = decodeVlq(text);
-      genColumn += fields[0] ?? 0;
-      if (fields.length >= 4) {
-        source += fields[1]!;
-        line += fields[2]!;
-        column += fields[3]!;
-        segments.push([genColumn, source, line, column]);
-      }
-    }
-    out.push(segments);
-  }
-  return out;
-}
-
-function decodeVlq(text: string): number[] {
-  const values: number[] = [];
   let value = 0;
   let shift = 0;
-  for (const char of text) {
-    const digit = DIGIT.get(char);
-    if (digit === undefined) throw new Error(`internal: bad source map character ${char}`);
+  const endSegment = () => {
+    if (fields.length > 0) genColumn += fields[0]!;
+    if (fields.length >= 4) {
+      source += fields[1]!;
+      line += fields[2]!;
+      column += fields[3]!;
+      segments.push([genColumn, source, line, column]);
+    }
+    fields.length = 0;
+  };
+  for (let i = 0; i <= mappings.length; i++) {
+    const code = i < mappings.length ? mappings.charCodeAt(i) : SEMICOLON;
+    if (code === SEMICOLON || code === COMMA) {
+      if (shift !== 0) throw new Error("internal: a source map segment ends inside a number");
+      endSegment();
+      if (code === SEMICOLON) {
+        out.push(segments);
+        segments = [];
+        genColumn = 0;
+      }
+      continue;
+    }
+    const digit = code < 128 ? DIGIT[code]! : -1;
+    if (digit < 0) throw new Error(`internal: bad source map character ${mappings[i]}`);
     value += (digit & 31) << shift;
     if (digit & 32) {
       shift += 5;
     } else {
-      values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
       value = 0;
       shift = 0;
     }
   }
-  return values;
+  return out;
 }

@@ -5,7 +5,7 @@
  * CLI (with what it precomputes at build time) writes exactly what the pipeline writes in-process.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -23,8 +23,8 @@ function project(config: string): string {
 
 const validConfig = `import { defineConfig } from "caja";\nexport default defineConfig(${JSON.stringify(baseConfig())});\n`;
 
-function compileLoaded(config: string): { code: number | null; loaded: string[] } {
-  const r = spawnSync(process.execPath, ["--require", probe, CAJA_BIN, "compile"], { cwd: project(config), encoding: "utf8" });
+function compileLoaded(config: string, cwd = project(config)): { code: number | null; loaded: string[] } {
+  const r = spawnSync(process.execPath, ["--require", probe, CAJA_BIN, "compile"], { cwd, encoding: "utf8" });
   const line = /caja-probe-loaded=(.*)/.exec(r.stderr)?.[1];
   if (!line) throw new Error(`no probe output:\n${r.stderr}`);
   return { code: r.status, loaded: JSON.parse(line) as string[] };
@@ -33,6 +33,15 @@ function compileLoaded(config: string): { code: number | null; loaded: string[] 
 describe("what a compile loads", () => {
   it("never loads typescript or ts-morph when the config is valid", () => {
     const r = compileLoaded(validConfig);
+    expect(r.code).toBe(0);
+    expect(r.loaded.filter((m) => m !== "node:crypto")).toEqual([]);
+  });
+
+  it("loads nothing more, not even node:crypto, to compile a config it has bundled before into an empty out/", () => {
+    const dir = project(validConfig);
+    expect(compileLoaded(validConfig, dir).code).toBe(0); // bundles the config (esbuild's client loads crypto)
+    rmSync(join(dir, "out"), { recursive: true });
+    const r = compileLoaded(validConfig, dir);
     expect(r.code).toBe(0);
     expect(r.loaded).toEqual([]);
   });

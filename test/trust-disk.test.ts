@@ -6,10 +6,11 @@
  * have written.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cacheName } from "../packages/compiler/src/cache.js";
+import { BUNDLE_FORMAT } from "../packages/compiler/src/load.js";
 import { JOURNAL_DIR, LOCK_FILE, manifestFiles, writeOutput } from "../packages/compiler/src/write.js";
 import { baseConfig, CAJA_BIN, fileTree, tempDir } from "./helpers.js";
 
@@ -291,7 +292,7 @@ describe("the manifest's file list (issue 11, item 3)", () => {
 describe("shared caches (issue 11, item 4)", () => {
   const uid = process.getuid!();
   const cacheDir = (tmp: string) => join(tmp, `caja-cache-${uid}`);
-  const recordName = (kind: string, subject: string) => `${kind}-${createHash("sha256").update(subject).digest("hex").slice(0, 16)}.json`;
+  const recordName = cacheName;
 
   /** A config bundle that would leave a marker (and still compile) if caja ever ran it. */
   function plantBundle(w: ReturnType<typeof workspace>, folderMode: number, recordMode: number): string {
@@ -300,9 +301,8 @@ describe("shared caches (issue 11, item 4)", () => {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, folderMode);
     const code = `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "ran");\nexport default ${JSON.stringify(baseConfig())};\n`;
-    const sha = createHash("sha256").update(readFileSync(w.configFile)).digest("hex");
     const record = join(dir, recordName("bundle", w.configFile));
-    writeFileSync(record, JSON.stringify({ format: 2, file: w.configFile, inputs: [{ path: w.configFile, sha }], code }));
+    writeFileSync(record, JSON.stringify({ format: BUNDLE_FORMAT, file: w.configFile, inputs: [{ path: w.configFile, bytes: readFileSync(w.configFile, "latin1") }], code }));
     chmodSync(record, recordMode);
     return marker;
   }

@@ -15,7 +15,6 @@
  * files it names must be ones this compile writes (generated files in out/, the workflow), reached
  * through no symbolic link; a file is compared by its own status, never a link's target.
  */
-import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { isTodo } from "@caja/dsl";
@@ -26,7 +25,7 @@ import { isGeneratedOutput, JOURNAL_DIR, linkInOutput, LOCK_FILE } from "./write
 /** Defined by the CLI build: a hash of the bundle. Without it (caja run from source) nothing is reused. */
 declare const __CAJA_BUILD_ID__: string | undefined;
 
-const RECORD_FORMAT = 1;
+const RECORD_FORMAT = 2;
 
 /** What `caja compile` reports, whether the pipeline ran or its last result was reused. */
 export interface CompileSummary {
@@ -56,25 +55,26 @@ interface CompileRecord {
   readonly summary: CompileSummary;
 }
 
-/** The input's fingerprint, or undefined when this run cannot reuse anything. */
+/**
+ * The input's fingerprint, or undefined when this run cannot reuse anything. It is the input
+ * itself, as JSON, compared whole: no hash to trust, and no `node:crypto`, whose module alone
+ * costs a compile 2 ms to load. It holds the config's values, which the compile writes into
+ * out/ in any case, and the record keeping it is private to the user (see cache.ts).
+ */
 export function fingerprint(input: FingerprintInput): string | undefined {
   if (typeof __CAJA_BUILD_ID__ !== "string") return undefined;
   const value = plainValue(input.value);
   if (value === undefined) return undefined;
-  return createHash("sha256")
-    .update(
-      JSON.stringify({
-        build: __CAJA_BUILD_ID__,
-        value,
-        configFile: input.configFile,
-        dependencies: input.dependencies,
-        cwd: input.cwd,
-        outDir: input.outDir,
-        options: input.options,
-        today: new Date().toISOString().slice(0, 10),
-      }),
-    )
-    .digest("hex");
+  return JSON.stringify({
+    build: __CAJA_BUILD_ID__,
+    value,
+    configFile: input.configFile,
+    dependencies: input.dependencies,
+    cwd: input.cwd,
+    outDir: input.outDir,
+    options: input.options,
+    today: new Date().toISOString().slice(0, 10),
+  });
 }
 
 /**

@@ -10,7 +10,6 @@
  * bundles (the CLI starts it before it even loads the compiler), so its start-up overlaps other
  * work and the success path stays fast.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -238,39 +237,41 @@ async function moduleObjects(file: string, url: string, command: string, standIn
 // The bundle cache: an unchanged config (and its imports) skips esbuild altogether.
 
 /** Bump when the bundle's shape changes (plugins, format), so old entries are not reused. */
-const BUNDLE_FORMAT = 3;
+export const BUNDLE_FORMAT = 4;
 
 interface CacheEntry {
   readonly format: number;
   readonly file: string;
   /**
-   * Each bundled file with a hash of its content (timestamps can be too coarse to trust); `dsl`:
-   * caja's own module, bundled in, which is not one of the config's dependencies.
+   * Each bundled file with its content, its bytes as latin1 (timestamps can be too coarse to
+   * trust, and a config's files are small: comparing them needs no hash, and no `node:crypto`,
+   * whose module alone costs a compile 2 ms to load); `dsl`: caja's own module, bundled in, which
+   * is not one of the config's dependencies.
    */
-  readonly inputs: readonly { readonly path: string; readonly sha: string; readonly dsl?: true }[];
+  readonly inputs: readonly { readonly path: string; readonly bytes: string; readonly dsl?: true }[];
   readonly code: string;
 }
 
 function readBundleCache(file: string): Bundle | undefined {
   const entry = readCache<CacheEntry>(cacheFile(file, "bundle", file));
-  if (entry?.format !== BUNDLE_FORMAT || entry.file !== file) return undefined;
+  if (entry?.format !== BUNDLE_FORMAT || entry.file !== file || typeof entry.code !== "string") return undefined;
   try {
-    for (const input of entry.inputs) if (contentHash(input.path) !== input.sha) return undefined;
+    for (const input of entry.inputs) if (typeof input.bytes !== "string" || readBytes(input.path) !== input.bytes) return undefined;
   } catch {
     return undefined;
   }
   return { code: entry.code, dependencies: entry.inputs.filter((i) => i.dsl !== true).map((i) => i.path) };
 }
 
-function contentHash(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
+function readBytes(path: string): string {
+  return readFileSync(path, "latin1");
 }
 
 /** Best effort: a cache that cannot be written only costs the next compile a bundle. */
 function writeBundleCache(file: string, bundle: Bundle, dsl: readonly string[]): void {
   let inputs: CacheEntry["inputs"];
   try {
-    inputs = [...bundle.dependencies.map((path) => ({ path, sha: contentHash(path) })), ...dsl.map((path) => ({ path, sha: contentHash(path), dsl: true as const }))];
+    inputs = [...bundle.dependencies.map((path) => ({ path, bytes: readBytes(path) })), ...dsl.map((path) => ({ path, bytes: readBytes(path), dsl: true as const }))];
   } catch {
     return;
   }

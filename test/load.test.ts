@@ -84,6 +84,35 @@ describe("loading a config", () => {
     expect(ms).toBeLessThan(10_000);
   });
 
+  it("runs a config that needs no module loader as a script, as strict as a module, with the same value, sites and errors", async () => {
+    // The module loader shows in the config's thread only when the config runs as a module.
+    const how = `process.moduleLoadList.some((m) => m.includes("esm/module_job")) ? "module" : "script"`;
+    const body = (extra: string) =>
+      [
+        `import { defineConfig, todo } from "caja";`,
+        extra,
+        `const strict = (function () { return this === undefined; })();`,
+        `export default defineConfig({ ...${config}, project: ${how}, tags: { Strict: String(strict) }, github: { repository: todo("repo") } });`,
+        ``,
+      ].join("\n");
+    const asScript = project(body(`const where = "a script";`));
+    const asModule = project(body(`const where = import.meta.url;`));
+    const values = await Promise.all([asScript, asModule].map(async (file) => (await loadConfig(file)).value as { project: string; tags: object; github: { repository: unknown } }));
+    expect(values.map((v) => v.project)).toEqual(["script", "module"]);
+    for (const [i, file] of [asScript, asModule].entries()) {
+      expect(values[i]!.tags).toEqual({ Strict: "true" });
+      expect(values[i]!.github.repository).toMatchObject({ reason: "repo", site: `${file}:4:${body("").split("\n")[3]!.indexOf("todo(") + 1}` });
+    }
+    const thrown = await Promise.all(
+      [`const where = "a script";`, `const where = import.meta.url;`].map(async (extra) => {
+        const file = project(`${extra}\nfunction fail() {\n  throw new Error("boom");\n}\nfail();\nexport default {};\n`);
+        return (await loadError(file)).error.message.replaceAll(file, "FILE");
+      }),
+    );
+    expect(thrown[0]).toBe("FILE: the config threw while loading: boom (at FILE:3:9)");
+    expect(thrown[1]).toBe(thrown[0]);
+  });
+
   it("reports process.exit() from the config instead of exiting", async () => {
     const file = project(`process.exit(3);\nexport default {};\n`);
     expect((await loadError(file)).error.message).toBe(`${file}: the config ended the process (process.exit(3)) while loading`);

@@ -400,7 +400,8 @@ describe("a compile that reports a mistake", () => {
     const r = compileLoaded(config);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`caja.config.ts:${lineColOf(config, "desiredCount: -1")}  environments.prod.service.desiredCount  Too small: expected number to be >=0`);
-    expect(r.loaded).toEqual([]);
+    // A first compile of this project bundles the config, and esbuild's client loads node:crypto.
+    expect(r.loaded.filter((m) => m !== "node:crypto")).toEqual([]);
   });
 
   it("in a variable is located by ts-morph, loaded for it", () => {

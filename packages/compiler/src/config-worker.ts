@@ -15,6 +15,12 @@ export type Outcome =
   | { readonly kind: "exited"; readonly code: number }
   | { readonly kind: "crashed"; readonly message: string };
 
+export interface EvaluateRequest {
+  readonly url: string;
+  readonly script?: string;
+  readonly command: string;
+}
+
 export interface ThrownError {
   readonly message: string;
   readonly stack?: string;
@@ -42,12 +48,15 @@ export class ConfigWorker {
     this.worker.on("exit", (code) => this.resolve({ kind: "exited", code }));
   }
 
-  /** `print` receives what the config writes to its stdout or stderr, in order. */
-  evaluate(url: string, command: string, timeoutMs: number, print: (text: string) => void): Promise<Outcome> {
+  /**
+   * Evaluate the config: the module at `url`, or `script` (a function body whose frames name
+   * `url`). `print` receives what the config writes to its stdout or stderr, in order.
+   */
+  evaluate(request: EvaluateRequest, timeoutMs: number, print: (text: string) => void): Promise<Outcome> {
     this.timer = setTimeout(() => this.resolve({ kind: "timeout" }), timeoutMs);
     this.print = print;
     this.worker.ref();
-    this.worker.postMessage({ url, command });
+    this.worker.postMessage(request);
     return this.settled;
   }
 

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Message, Plugin } from "esbuild";
+import type { BuildOptions, Message, Plugin } from "esbuild";
 import { isTodo, relocateTodo, type Todo } from "@caja/dsl";
 import { cacheFile, readCache, writeCache } from "./cache.js";
 import { configWorker, DEFAULT_HEAP_MB, TAG, type ConfigWorker, type ThrownError } from "./config-worker.js";
@@ -98,21 +98,26 @@ export async function loadConfig(file: string, command = "compile", options: Loa
 }
 
 interface Bundle {
+  /** The config and its local imports as one ES module. */
   readonly code: string;
+  /** The same as one script, when the config needs nothing only a module has (see {@link scriptBundle}). */
+  readonly script?: string;
   readonly dependencies: readonly string[];
 }
+
+/** What the script form of a bundle leaves its value in (a name local to the function it runs as). */
+const SCRIPT_RESULT = "__cajaConfig";
 
 async function bundleConfig(file: string): Promise<Bundle> {
   const { build } = await import("esbuild");
   const dsl = new Set<string>();
-  const result = await build({
-    entryPoints: [file],
+  const options = {
+    entryPoints: [file] as string[],
     absWorkingDir: resolve(file, ".."),
     bundle: true,
     write: false,
     metafile: true,
     platform: "node",
-    format: "esm",
     target: "node20",
     sourcemap: "inline",
     sourcesContent: false,
@@ -122,17 +127,41 @@ async function bundleConfig(file: string): Promise<Bundle> {
     keepNames: true,
     logLevel: "silent",
     plugins: [externalsAsFileUrls(dsl)],
-  }).catch((e: { errors?: Message[] }) => {
+  } satisfies BuildOptions;
+  const result = await build({ ...options, format: "esm" }).catch((e: { errors?: Message[] }) => {
     throw new ConfigLoadError(formatMessages(e.errors ?? [], e));
   });
 
   const code = result.outputFiles[0]!.text;
+  const imports = Object.values(result.metafile.outputs).flatMap((o) => o.imports);
+  const script = imports.length === 0 ? await scriptBundle(build, options, code) : undefined;
   const inputs = Object.keys(result.metafile.inputs).map((p) => resolve(file, "..", p));
   // caja's own module is part of the bundle for the cache (an upgrade must rebundle), not one of
   // the project's imports, which the generated workflow watches.
   const dependencies = inputs.filter((p) => !dsl.has(p));
-  writeBundleCache(file, { code, dependencies }, inputs.filter((p) => dsl.has(p)));
-  return { code, dependencies };
+  const bundle = { code, ...(script !== undefined ? { script } : {}), dependencies };
+  writeBundleCache(file, bundle, inputs.filter((p) => dsl.has(p)));
+  return bundle;
+}
+
+/**
+ * The bundle as a script (esbuild's IIFE, strict like a module), for a config that imports nothing
+ * at run time (caja's DSL is bundled in) and uses nothing only an ES module has: no `import()`,
+ * `import.meta` or top-level `await` (esbuild refuses or warns), and no `require`, which a module
+ * does not have either. The config's thread runs it as a function, without Node's module loader,
+ * which it would otherwise start for this one module: about 3 ms of a compile's critical path.
+ * Anything else, or any doubt, keeps the module.
+ */
+async function scriptBundle(build: typeof import("esbuild").build, options: BuildOptions, code: string): Promise<string | undefined> {
+  const source = code.slice(0, code.lastIndexOf("//# sourceMappingURL="));
+  if (/\bimport\s*\(|\bimport\.meta\b|\brequire\b/.test(source)) return undefined;
+  try {
+    const result = await build({ ...options, format: "iife", globalName: SCRIPT_RESULT });
+    const imports = Object.values(result.metafile!.outputs).flatMap((o) => o.imports);
+    return result.warnings.length === 0 && imports.length === 0 ? result.outputFiles![0]!.text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function evaluateConfig(
@@ -140,22 +169,31 @@ async function evaluateConfig(
   command: string,
   options: LoadOptions,
   worker: ConfigWorker,
-  { code, dependencies }: Bundle,
+  { code, script, dependencies }: Bundle,
 ): Promise<LoadedConfig> {
   const timeoutMs = options.timeoutMs ?? timeoutFromEnv();
   const dir = resolve(file, "..");
-  const map = inlineSourceMap(code);
-  const mapper = map ? new SourceMapper(map) : undefined;
+  const dataUrl = (text: string) => `data:text/javascript;base64,${Buffer.from(text).toString("base64")}`;
+  // The module's URL, and the script's, which its frames name when the config runs as one.
+  const url = dataUrl(code);
+  const scriptUrl = script === undefined ? undefined : dataUrl(script);
+  const mappers = new Map<string, SourceMapper | undefined>();
+  const mapperOf = (of: string) => {
+    if (!mappers.has(of)) {
+      const map = of === url ? inlineSourceMap(code) : of === scriptUrl ? inlineSourceMap(script!) : undefined;
+      mappers.set(of, map ? new SourceMapper(map) : undefined);
+    }
+    return mappers.get(of);
+  };
   /** `data:...:31:17` (a frame in the bundle) → `/abs/caja.config.ts:39:15`. */
   const toSource = (text: string) =>
-    text.replace(/data:text\/javascript;base64,[A-Za-z0-9+/=]+:(\d+):(\d+)/g, (_whole, line: string, col: string) => {
-      const pos = mapper?.original(Number(line), Number(col));
+    text.replace(/(data:text\/javascript;base64,[A-Za-z0-9+/=]+):(\d+):(\d+)/g, (_whole, of: string, line: string, col: string) => {
+      const pos = mapperOf(of)?.original(Number(line), Number(col));
       return pos ? `${resolve(dir, pos.source)}:${pos.line}:${pos.column}` : file;
     });
 
   const printed = printer(file, options, toSource);
-  const url = `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
-  const outcome = await worker.evaluate(url, command, timeoutMs, printed.write);
+  const outcome = await worker.evaluate(script === undefined ? { url, command } : { url: scriptUrl!, script: `${script}\nreturn ${SCRIPT_RESULT};`, command }, timeoutMs, printed.write);
   printed.end();
   switch (outcome.kind) {
     case "value":
@@ -237,7 +275,7 @@ async function moduleObjects(file: string, url: string, command: string, standIn
 // The bundle cache: an unchanged config (and its imports) skips esbuild altogether.
 
 /** Bump when the bundle's shape changes (plugins, format), so old entries are not reused. */
-export const BUNDLE_FORMAT = 4;
+export const BUNDLE_FORMAT = 5;
 
 interface CacheEntry {
   readonly format: number;
@@ -250,17 +288,18 @@ interface CacheEntry {
    */
   readonly inputs: readonly { readonly path: string; readonly bytes: string; readonly dsl?: true }[];
   readonly code: string;
+  readonly script?: string;
 }
 
 function readBundleCache(file: string): Bundle | undefined {
   const entry = readCache<CacheEntry>(cacheFile(file, "bundle", file));
-  if (entry?.format !== BUNDLE_FORMAT || entry.file !== file || typeof entry.code !== "string") return undefined;
+  if (entry?.format !== BUNDLE_FORMAT || entry.file !== file || typeof entry.code !== "string" || (entry.script !== undefined && typeof entry.script !== "string")) return undefined;
   try {
     for (const input of entry.inputs) if (typeof input.bytes !== "string" || readBytes(input.path) !== input.bytes) return undefined;
   } catch {
     return undefined;
   }
-  return { code: entry.code, dependencies: entry.inputs.filter((i) => i.dsl !== true).map((i) => i.path) };
+  return { code: entry.code, ...(entry.script !== undefined ? { script: entry.script } : {}), dependencies: entry.inputs.filter((i) => i.dsl !== true).map((i) => i.path) };
 }
 
 function readBytes(path: string): string {
@@ -275,7 +314,7 @@ function writeBundleCache(file: string, bundle: Bundle, dsl: readonly string[]):
   } catch {
     return;
   }
-  writeCache(cacheFile(file, "bundle", file), { format: BUNDLE_FORMAT, file, inputs, code: bundle.code } satisfies CacheEntry);
+  writeCache(cacheFile(file, "bundle", file), { format: BUNDLE_FORMAT, file, inputs, code: bundle.code, ...(bundle.script !== undefined ? { script: bundle.script } : {}) } satisfies CacheEntry);
 }
 
 function timeoutFromEnv(): number {

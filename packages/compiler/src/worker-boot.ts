@@ -14,9 +14,9 @@ export const TAG = "\u0000caja";
 
 /**
  * The worker's program (a string, so the built CLI needs no extra file): waits for the config's
- * bundle, imports it, calls the function form, and posts the value back, encoded. It is the
- * thread's own code from its start, so the module loader is warmed and the listener set before
- * the main thread has even compiled the CLI.
+ * bundle, runs it (as a module, or as a script: see load.ts), calls the function form, and posts
+ * the value back, encoded. It is the thread's own code from its start, so its listener is set
+ * before the main thread has even compiled the CLI.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
@@ -42,8 +42,6 @@ function encode(value, seen) {
 function thrown(e) {
   return e instanceof Error ? { message: String(e.message), stack: String(e.stack), isError: true } : { message: String(e), isError: false };
 }
-// Start the module loader while the main thread bundles: the config's import is then quicker.
-const warm = import("data:text/javascript,export default 0").catch(() => {});
 // One config per thread: once the answer is posted, the thread may end on its own (unless the
 // config left timers or handles behind), so its teardown overlaps the compile instead of delaying
 // the process's exit.
@@ -86,12 +84,16 @@ function capturePrints() {
     });
   }
 }
-parentPort.once("message", async ({ url, command }) => {
+// A config that needs no module loader (see load.ts) comes as a script: it runs as a function, and
+// Node's module loader, milliseconds to start, is never started.
+function run(script, url) {
+  return require("node:vm").compileFunction(script, [], { filename: url })();
+}
+parentPort.once("message", async ({ url, script, command }) => {
   capturePrints();
   let stage = "import";
   try {
-    await warm;
-    const mod = await import(url);
+    const mod = script === undefined ? await import(url) : run(script, url);
     if (!("default" in mod)) return answer({ kind: "no-default" });
     stage = "call";
     let value = mod.default;

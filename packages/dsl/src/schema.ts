@@ -73,7 +73,8 @@ function describe(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : typeof value;
 }
 
-const int = (min: number, max: number) => z.int().min(min).max(max);
+/** An integer in [min, max]: both bounds in one copy of the schema (`.min().max()` makes two). */
+const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 
 const DOMAIN_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const domainName = z

@@ -659,8 +659,6 @@ function reservedCharacters(value: unknown, path: string[], reported: Set<string
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => reservedCharacters(v, [...path.slice(0, -1), `${path.at(-1) ?? ""}[${i}]`], reported, issues));
   } else if (value && typeof value === "object") {
-    // A module is code, not config: its definition site is a getter that formats a stack trace.
-    if (isApiModule(value)) return;
     for (const [k, v] of Object.entries(value)) {
       path.push(k);
       reservedCharacters(k, path, reported, issues);

@@ -191,17 +191,18 @@ export function defineModule<const O extends string, S extends Scope, const K ex
   spec: ModuleSpec<O, S, K, Z>,
 ): ApiModule<O, S, K, z.input<Z>, z.output<Z>> {
   // Where it is defined, for its mistakes: the stack is captured now, and read (formatted and
-  // parsed, the costly part, for every module caja defines too) only when a mistake needs it.
+  // parsed, the costly part, for every module caja defines too) only when a mistake needs it. Not
+  // enumerable, so walking a config's values (spread, JSON, its checks) never formats it.
   const call = new Error();
   let site: string | undefined | null = null;
-  return Object.freeze({
-    ...spec,
-    [MODULE_MARK]: true as const,
-    get site() {
+  const module = { ...spec, [MODULE_MARK]: true as const };
+  Object.defineProperty(module, "site", {
+    get() {
       if (site === null) site = siteIn(call.stack, /\bdefineModule\b/);
       return site;
     },
-  }) as ApiModule<O, S, K, z.input<Z>, z.output<Z>>;
+  });
+  return Object.freeze(module) as unknown as ApiModule<O, S, K, z.input<Z>, z.output<Z>>;
 }
 
 export function isApiModule(value: unknown): value is ApiModule {

@@ -13,6 +13,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { fnv1a } from "@caja/dsl";
 import { readUntrusted, replaceFile } from "./write.js";
 
 /** Far above any record caja writes (a config bundle is tens of kilobytes). */
@@ -27,25 +28,13 @@ export function cacheFile(near: string, kind: string, subject: string): string {
   }
 }
 
-/** The name of the file `kind` keeps for `subject`, in whichever folder it is kept. */
-export function cacheName(kind: string, subject: string): string {
-  return `${kind}-${nameHash(subject)}.json`;
-}
-
 /**
- * 64 bits of a path, for a file name: two FNV-1a lanes with different bases. Not a check of
- * anything (every record says what it is for, and is compared whole), so no `node:crypto`, whose
- * module alone costs a compile 2 ms to load.
+ * The name of the file `kind` keeps for `subject`, in whichever folder it is kept. The hash only
+ * spreads names: every record says what it is for and is compared whole, so two subjects sharing a
+ * name cost a cache miss, nothing more (and the name needs no `node:crypto`, 2 ms to load).
  */
-function nameHash(subject: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < subject.length; i++) {
-    const c = subject.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-  }
-  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
+export function cacheName(kind: string, subject: string): string {
+  return `${kind}-${fnv1a(subject).toString(16).padStart(8, "0")}.json`;
 }
 
 /** The record, when it may be trusted (see the module comment) and is JSON; else undefined. */
